@@ -107,6 +107,41 @@ class Writer:
             self.buf += st.pack(n)
 
 
+# The most items of a zero-byte encoding (vector<void>...) a decoder accepts under one count.
+MAX_ZERO_SIZE_ITEMS = 1 << 20
+
+_MIN_SIZE_CACHE: dict[bytes, int] = {}
+_FIXED_SIZE = {T.VOID: 0, T.BLOB_ID: 20, T.COMMIT_ID: 20, T.UUID: 16, T.STRING: 8, T.BLOB: 8,
+               T.OPTIONAL: 1, T.VECTOR: 8, T.SET: 8, T.MAP: 8, T.XARRAY: 40, T.ANY: 1, T.ENUMERATION: 1,
+               T.KEY: 32}
+
+
+def min_value_size(t: Type) -> int:
+    """A lower bound of the StreamBinary size of any value of ``t`` (token mode only adds bytes)."""
+    found = _MIN_SIZE_CACHE.get(t.rid)
+    if found is not None:
+        return found
+    code = t.code
+    if code in _NUMBER:
+        size = _NUMBER[code][0].size
+    elif code in _FIXED_SIZE:
+        size = _FIXED_SIZE[code]
+    elif code == T.VEC:
+        size = min_value_size(t.element_type()) * t.size()  # type: ignore[attr-defined]
+    elif code == T.MAT:
+        size = min_value_size(t.element_type()) * t.columns() * t.rows()  # type: ignore[attr-defined]
+    elif code == T.TUPLE:
+        size = sum(min_value_size(sub) for sub in t.types())  # type: ignore[attr-defined]
+    elif code == T.VARIANT:
+        size = 1 + min(min_value_size(sub) for sub in t.types())  # type: ignore[attr-defined]
+    elif code == T.STRUCTURE:
+        size = sum(min_value_size(f.type()) for f in t.fields())  # type: ignore[attr-defined]
+    else:
+        size = 0
+    _MIN_SIZE_CACHE[t.rid] = size
+    return size
+
+
 class Reader:
     """Reads primitive writes back; every short read raises CorruptedDataError."""
 
@@ -143,9 +178,16 @@ class Reader:
         return self.number(T.UINT64)
 
     def count(self, min_item_size: int = 1) -> int:
-        """A u64 element count, checked against the bytes left so a hostile count cannot balloon."""
+        """A u64 element count, checked against the bytes left so a hostile count cannot balloon.
+
+        Items that may encode to zero bytes (``void``, an empty struct...) cannot be checked
+        against the data left; their count is capped at ``MAX_ZERO_SIZE_ITEMS`` instead.
+        """
         n = self.u64()
-        if n * max(min_item_size, 0) > len(self.data) - self.pos:
+        if min_item_size <= 0:
+            if n > MAX_ZERO_SIZE_ITEMS:
+                raise CorruptedDataError(f"count {n} at offset {self.pos - 8} is too large")
+        elif n * min_item_size > len(self.data) - self.pos:
             raise CorruptedDataError(f"count {n} at offset {self.pos - 8} exceeds the data left")
         return n
 
@@ -410,18 +452,18 @@ def read_value(r: Reader, t: Type, named: Callable[[int, bytes], Type] | None = 
         if code == T.VECTOR:
             vec = C.ValueVector(t)
             et = t.element_type()  # type: ignore[attr-defined]
-            vec._items = [read_value(r, et, named, d) for _ in range(r.count(0))]
+            vec._items = [read_value(r, et, named, d) for _ in range(r.count(min_value_size(et)))]
             return vec
         if code == T.SET:
             st = C.ValueSet(t)
             et = t.element_type()  # type: ignore[attr-defined]
-            for _ in range(r.count(0)):
+            for _ in range(r.count(min_value_size(et))):
                 st.add_value(read_value(r, et, named, d))
             return st
         if code == T.MAP:
             m = C.ValueMap(t)
             kt, et = t.key_type(), t.element_type()  # type: ignore[attr-defined]
-            for _ in range(r.count(0)):
+            for _ in range(r.count(min_value_size(kt) + min_value_size(et))):
                 k = read_value(r, kt, named, d)
                 m.put(k, read_value(r, et, named, d))
             return m
@@ -652,3 +694,70 @@ def _registry_resolver(by_rid: dict[bytes, Type]) -> Callable[[int, bytes], Type
         return found
 
     return resolve
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+
+def write_path(w: Writer, path: Any) -> None:
+    """FORMAT.md §7.1: u64 2n, then per component any(uint8 kind) ‖ any(value)."""
+    from commitdb.values.path import component_value
+
+    comps = path.raw_components()
+    w.u64(2 * len(comps))
+    uint8 = T.TypeUInt8()
+    for c in comps:
+        w.boolean(True)
+        write_type(w, uint8)
+        w.u8(c.kind_code())
+        v = component_value(c)
+        w.boolean(True)
+        write_type(w, v._type)
+        write_value(w, v)
+
+
+_PATH_VALUE_CODES = {0: (T.VOID,), 1: (T.UINT64,), 3: (T.UUID,), 4: (T.STRING,), 6: (T.UINT64,)}
+
+
+def read_path(r: Reader, named: Callable[[int, bytes], Type]) -> Any:
+    from commitdb.values.path import PathComponent, PathConst
+
+    n = r.count(4)
+    if n % 2:
+        raise CorruptedDataError(f"a path has an odd item count {n}")
+    comps = []
+    for _ in range(n // 2):
+        if not r.boolean() or read_type(r, named).code != T.UINT8:
+            raise CorruptedDataError("a path component kind must be an any(uint8)")
+        kind = r.u8()
+        if kind > 6:
+            raise CorruptedDataError(f"unknown path component kind {kind}")
+        if not r.boolean():
+            raise CorruptedDataError("a path component value is empty")
+        v = read_typed_value(r, named)
+        allowed = _PATH_VALUE_CODES.get(kind)
+        if allowed is not None and v._type.code not in allowed:
+            raise CorruptedDataError(f"path component kind {kind} cannot carry a {v._type}")
+        if kind in (1, 6, 4):
+            payload: Any = v._v  # type: ignore[attr-defined]
+        elif kind == 3:
+            payload = v._v  # type: ignore[attr-defined]
+        elif kind == 0:
+            payload = None
+        else:
+            payload = v
+        comps.append(PathComponent(kind, payload))
+    return PathConst(comps)
+
+
+def encode_path(path: Any) -> bytes:
+    w = Writer()
+    write_path(w, path)
+    return w.getvalue()
+
+
+def decode_path(data: bytes, definitions: Any = None) -> Any:
+    r = Reader(data)
+    p = read_path(r, named_resolver(definitions))
+    r.expect_end("a path")
+    return p

@@ -214,6 +214,11 @@ class ValueSet(Value):
     def add(self, value: Any) -> None:
         self.add_value(self._elem(value))
 
+    def discard_value(self, v: Value) -> None:
+        """Remove an already validated member if present."""
+        if self._items.pop(v._key(), None) is not None:
+            self._sorted = None
+
     def discard(self, value: Any) -> None:
         k = self._elem(value)._key()
         if self._items.pop(k, None) is not None:

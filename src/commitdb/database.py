@@ -1,0 +1,466 @@
+"""CommitDatabase: the facade composing definitions, the engine and one storage backend.
+
+The facade owns the derived, in-memory views of the stored commits — the DAG, the
+per-document index, decoded programs and definitions — and keeps them in step with the backend:
+its own writes update them directly, and a change of ``data_version()`` (another connection
+wrote) makes it read what it has not seen yet.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from commitdb.blobs import BlobInfo, BlobLayout, BlobStatistics, BlobStream, as_layout, blob_id_bytes
+from commitdb.engine.dag import Dag
+from commitdb.engine.index import DocIndex
+from commitdb.engine.mutable import CommitMutableState
+from commitdb.engine.program import CommitProgram, decode_program, encode_program
+from commitdb.engine.state import CommitState, build_merge_state, build_state
+from commitdb.errors import (
+    BlobNotFoundError,
+    CommitNotFoundError,
+    CorruptedDataError,
+    NotAHeadError,
+    NotMergeableError,
+    ValidationError,
+)
+from commitdb.storage.base import (
+    DISABLE,
+    ENABLE,
+    MERGE,
+    MUTATIONS,
+    ZERO_ID,
+    BlobRecord,
+    CommitData,
+    CommitDatabasing,
+    CommitHeader,
+    as_id,
+    compute_commit_id,
+)
+from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId
+
+_PROGRAM_CACHE_SIZE = 8192
+
+
+def now_ms() -> float:
+    """Wall-clock seconds truncated to the millisecond (the resolution of stored timestamps)."""
+    return math.floor(time.time() * 1000) / 1000
+
+
+class Commit:
+    """A stored commit: its header and, for Mutations, its program."""
+
+    __slots__ = ("_header", "_program")
+
+    def __init__(self, header: CommitHeader, program: CommitProgram | None) -> None:
+        self._header, self._program = header, program
+
+    def header(self) -> CommitHeader:
+        return self._header
+
+    def program(self) -> CommitProgram | None:
+        return self._program
+
+    def commit_id(self) -> ValueCommitId:
+        return self._header.commit_id()
+
+    def __repr__(self) -> str:
+        return f"Commit({self._header!r})"
+
+
+class DefinitionsExtension:
+    """What ``extend_definitions`` added."""
+
+    __slots__ = ("_added",)
+
+    def __init__(self, added: int) -> None:
+        self._added = added
+
+    def count(self) -> int:
+        return self._added
+
+    def __bool__(self) -> bool:
+        return self._added > 0
+
+    def __repr__(self) -> str:
+        return f"DefinitionsExtension(count={self._added})"
+
+
+class CommitDatabase:
+    """A commit database over any storage backend (``CommitDatabase(commit_databasing)``)."""
+
+    def __init__(self, commit_databasing: CommitDatabasing) -> None:
+        if not isinstance(commit_databasing, CommitDatabasing):
+            raise ValidationError(f"CommitDatabase needs a CommitDatabasing backend, got {commit_databasing!r}")
+        self._backend = commit_databasing
+        self._lock = threading.RLock()
+        self._dag = Dag()
+        self._index = DocIndex()
+        self._programs: OrderedDict[bytes, CommitProgram] = OrderedDict()
+        self._defs: Any = None
+        self._defs_bytes: bytes | None = None
+        self._seen_version: int | None = None
+        self._closed = False
+        self._refresh()
+
+    # --- construction ------------------------------------------------------------------------
+    @staticmethod
+    def create_in_memory() -> CommitDatabase:
+        from commitdb.storage.memory import MemoryBackend
+
+        return CommitDatabase(MemoryBackend())
+
+    # --- derived views, kept in step with the backend ------------------------------------------
+    def _refresh(self) -> None:
+        """Catch up with writes made through other connections (cheap when nothing changed)."""
+        version = self._backend.data_version()
+        if version == self._seen_version:
+            return
+        with self._lock:
+            self._seen_version = version
+            data = self._backend.definitions_bytes()
+            if data != self._defs_bytes:
+                self._defs = self._backend.definitions()
+                self._defs_bytes = data
+            headers = self._backend.all_headers()
+            stored = {h.id for h in headers}
+            if any(cid not in stored for cid in self._dag.headers):
+                # Commits disappeared (delete/reset elsewhere): rebuild every view.
+                self._dag = Dag()
+                self._index = DocIndex()
+                self._programs.clear()
+            for h in headers:
+                if h.id not in self._dag:
+                    self._dag.add(h)
+                    if h.type_code == MUTATIONS:
+                        self._index_commit(h.id)
+
+    def _index_commit(self, commit_id: bytes) -> None:
+        self._index.add(commit_id, self.engine_program(commit_id))
+
+    def invalidate_views(self) -> None:
+        """Forget the derived views; the next call re-reads them from the backend."""
+        with self._lock:
+            self._dag = Dag()
+            self._index = DocIndex()
+            self._programs.clear()
+            self._seen_version = None
+
+    def _mark_seen(self) -> None:
+        self._seen_version = self._backend.data_version()
+
+    # --- engine source (see engine.state.CommitSource) -------------------------------------------
+    def engine_dag(self) -> Dag:
+        self._refresh()
+        return self._dag
+
+    def engine_index(self) -> DocIndex:
+        return self._index
+
+    def engine_definitions(self) -> Any:
+        return self._defs
+
+    def engine_has_blob(self, blob_id: bytes) -> bool:
+        return self._backend.has_blob(blob_id)
+
+    def engine_program(self, commit_id: bytes) -> CommitProgram:
+        """The decoded program of a commit (cached; the stored id is re-verified on load)."""
+        program = self._programs.get(commit_id)
+        if program is not None:
+            return program
+        data = self._backend.get_commit(commit_id)
+        if data is None:
+            raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
+        self._verify(data)
+        program = decode_program(data.data(), self._defs) if data.header().type_code == MUTATIONS else CommitProgram()
+        with self._lock:
+            self._programs[commit_id] = program
+            if len(self._programs) > _PROGRAM_CACHE_SIZE:
+                self._programs.popitem(last=False)
+        return program
+
+    @staticmethod
+    def _verify(data: CommitData) -> None:
+        computed = data.computed_id()
+        if computed != data.header().id:
+            raise CorruptedDataError(
+                f"Corrupted commit data, expected {data.header().id.hex()}, got {computed.hex()}"
+            )
+
+    # --- metadata ------------------------------------------------------------------------------
+    def commit_databasing(self) -> CommitDatabasing:
+        return self._backend
+
+    def stream_codec_instancing(self) -> Any:
+        from commitdb.codec_instancing import StreamCodecInstancing
+
+        return StreamCodecInstancing(self._backend.codec_name())
+
+    def path(self) -> str:
+        return self._backend.path()
+
+    def uuid(self) -> str:
+        return self._backend.uuid()
+
+    def documentation(self) -> str:
+        return self._backend.documentation()
+
+    def codec_name(self) -> str:
+        return self._backend.codec_name()
+
+    def data_version(self) -> int:
+        return self._backend.data_version()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._backend.close()
+
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> CommitDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CommitDatabase({self.path()!r})"
+
+    # --- definitions ---------------------------------------------------------------------------
+    def definitions(self) -> Any:
+        """A snapshot of the database's definitions."""
+        self._refresh()
+        return self._defs.copy()
+
+    def extend_definitions(self, definitions: Any) -> DefinitionsExtension:
+        """Add the types and attachments the database lacks (additive; exclusive transaction).
+        Raises DefinitionsConflictError when a same-named type has another runtime id."""
+        with self._lock:
+            self._refresh()
+            before = len(self._defs.types()) + len(self._defs.attachments())
+            self._backend.extend_definitions(definitions)
+            self._seen_version = None
+            self._refresh()
+            after = len(self._defs.types()) + len(self._defs.attachments())
+            return DefinitionsExtension(after - before)
+
+    def definitions_hexdigest(self) -> str:
+        self._refresh()
+        return self._defs.hexdigest()
+
+    # --- writing -------------------------------------------------------------------------------
+    def _store(self, header: CommitHeader, data: bytes, program: CommitProgram | None) -> ValueCommitId:
+        with self._lock:
+            self._refresh()
+            inserted = self._backend.insert_commit(CommitData(header, data))
+            if inserted:
+                self._dag.add(header)
+                if program is not None:
+                    self._programs[header.id] = program
+                    self._index.add(header.id, program)
+                self._mark_seen()
+            return ValueCommitId(header.id)
+
+    def _require(self, commit_id: Any) -> bytes:
+        cid = as_id(commit_id)
+        self._refresh()
+        if cid == ZERO_ID or cid not in self._dag:
+            raise CommitNotFoundError(f"Missing commit {cid.hex()}")
+        return cid
+
+    def commit_mutations(self, label: str, mutable_state: CommitMutableState) -> ValueCommitId:
+        """A new Mutations commit on top of the state the mutable state was built on."""
+        if not isinstance(mutable_state, CommitMutableState):
+            raise ValidationError(f"commit_mutations needs a CommitMutableState, got {mutable_state!r}")
+        parent = mutable_state.parent_id()
+        if parent != ZERO_ID:
+            self._require(parent)
+        ops = list(mutable_state.raw_opcodes())
+        data = encode_program(ops)
+        cid = compute_commit_id(parent, MUTATIONS, ZERO_ID, data)
+        return self._store(CommitHeader(cid, parent, MUTATIONS, ZERO_ID, now_ms(), str(label)), data, CommitProgram(ops))
+
+    def merge_commit(self, label: str, parent_id: Any, merged_id: Any) -> ValueCommitId:
+        parent, merged = self._require(parent_id), self._require(merged_id)
+        if not self.is_mergeable(parent, merged):
+            raise NotMergeableError(
+                f"{parent.hex()} and {merged.hex()} are not mergeable (one is the ancestor of the other)"
+            )
+        return self._toggle(label, MERGE, parent, merged)
+
+    def disable_commit(self, label: str, parent_id: Any, target_id: Any) -> ValueCommitId:
+        return self._toggle(label, DISABLE, self._require(parent_id), self._require(target_id))
+
+    def enable_commit(self, label: str, parent_id: Any, target_id: Any) -> ValueCommitId:
+        return self._toggle(label, ENABLE, self._require(parent_id), self._require(target_id))
+
+    def _toggle(self, label: str, kind: int, parent: bytes, target: bytes) -> ValueCommitId:
+        cid = compute_commit_id(parent, kind, target, b"")
+        return self._store(CommitHeader(cid, parent, kind, target, now_ms(), str(label)), b"", CommitProgram())
+
+    def delete_commit(self, commit_id: Any) -> None:
+        """Remove a head (a demo tool). NotAHeadError for any other commit."""
+        cid = as_id(commit_id)
+        with self._lock:
+            self._refresh()
+            if cid not in self._backend.head_ids():
+                raise NotAHeadError(f"{cid.hex()} is not a head")
+            self._backend.remove_commit(cid)
+            self._dag.remove(cid)
+            self._index.remove(cid)
+            self._programs.pop(cid, None)
+            self._mark_seen()
+
+    def reset_commits(self) -> None:
+        """Keep only the first commit (creation order) — a demo trick that breaks append-only."""
+        with self._lock:
+            self._backend.remove_all_but_first()
+            self._seen_version = None
+            self._refresh()
+
+    # --- reading the DAG -----------------------------------------------------------------------
+    def commit_ids(self) -> set[ValueCommitId]:
+        self._refresh()
+        return {ValueCommitId(c) for c in self._dag.headers}
+
+    def commit_exists(self, commit_id: Any) -> bool:
+        self._refresh()
+        return as_id(commit_id) in self._dag
+
+    def head_commit_ids(self) -> set[ValueCommitId]:
+        self._refresh()
+        return {ValueCommitId(h) for h in self._backend.head_ids()}
+
+    def first_commit_id(self) -> ValueCommitId | None:
+        self._refresh()
+        for cid in self._dag.headers:
+            return ValueCommitId(cid)
+        return None
+
+    def last_commit_id(self) -> ValueCommitId | None:
+        """The latest timestamp; on a tie, the one stored last."""
+        self._refresh()
+        best: CommitHeader | None = None
+        for h in self._dag.headers.values():
+            if best is None or h.ts >= best.ts:
+                best = h
+        return None if best is None else ValueCommitId(best.id)
+
+    def children_commit_ids(self, commit_id: Any) -> set[ValueCommitId]:
+        self._refresh()
+        return {ValueCommitId(c) for c in self._dag.children.get(as_id(commit_id), [])}
+
+    def nephew_commit_ids(self, commit_id: Any) -> set[ValueCommitId]:
+        self._refresh()
+        return {ValueCommitId(c) for c in self._dag.nephews.get(as_id(commit_id), [])}
+
+    def is_ancestor(self, ancestor_id: Any, descendant_id: Any) -> bool:
+        self._refresh()
+        return self._dag.is_ancestor(as_id(ancestor_id), as_id(descendant_id))
+
+    def is_mergeable(self, a: Any, b: Any) -> bool:
+        a_id, b_id = as_id(a), as_id(b)
+        return not self.is_ancestor(a_id, b_id) and not self.is_ancestor(b_id, a_id)
+
+    def commit_header(self, commit_id: Any) -> CommitHeader:
+        cid = self._require(commit_id)
+        return self._dag.headers[cid]
+
+    def commit(self, commit_id: Any) -> Commit:
+        cid = self._require(commit_id)
+        header = self._dag.headers[cid]
+        program = self.engine_program(cid)
+        return Commit(header, program if header.type_code == MUTATIONS else None)
+
+    # --- states (the older API generation; see CommitStateBuilder) -----------------------------
+    def state(self, commit_id: Any) -> CommitState:
+        cid = as_id(commit_id)
+        if cid == ZERO_ID:
+            return self.initial_state()
+        self._require(cid)
+        return build_state(self, cid)
+
+    def initial_state(self) -> CommitState:
+        self._refresh()
+        return build_state(self, ZERO_ID)
+
+    def merge_state(self, ours: Any, theirs: Any) -> CommitState:
+        return build_merge_state(self, self._require(ours), self._require(theirs))
+
+    def reduce_heads(self, anchor: Any = None) -> ValueCommitId | None:
+        from commitdb.engine.helpers import CommitDatabaseHelper
+
+        return CommitDatabaseHelper.reduce_heads(self, anchor)
+
+    def forward(self, commit_id: Any) -> ValueCommitId:
+        from commitdb.engine.helpers import CommitDatabaseHelper
+
+        return CommitDatabaseHelper.forward(self, commit_id)
+
+    def fast_forward(self, commit_id: Any) -> ValueCommitId:
+        from commitdb.engine.helpers import CommitDatabaseHelper
+
+        return CommitDatabaseHelper.fast_forward(self, commit_id)
+
+    def enabled_by_commit_id(self, commit_id: Any) -> dict[ValueCommitId, bool]:
+        return self.state(commit_id).enabled_by_commit_id()
+
+    # --- blobs ---------------------------------------------------------------------------------
+    def create_blob(self, layout: Any, data: Any) -> ValueBlobId:
+        """Store ``data`` under its content address (creating it again is a no-op)."""
+        lay = as_layout(layout)
+        raw = bytes(data)
+        bid = blob_id_bytes(lay, raw)
+        self._backend.insert_blob(BlobRecord(bid, lay.representation(), raw))
+        self._mark_seen()
+        return ValueBlobId(bid)
+
+    def _blob_record(self, blob_id: Any) -> BlobRecord:
+        bid = as_id(blob_id)
+        rec = self._backend.get_blob(bid)
+        if rec is None:
+            raise BlobNotFoundError(f"Missing blob {bid.hex()}")
+        return rec
+
+    def blob(self, blob_id: Any) -> ValueBlob:
+        return ValueBlob(self._blob_record(blob_id).data)
+
+    def read_blob(self, blob_id: Any, size: int, offset: int = 0) -> ValueBlob:
+        data = self._blob_record(blob_id).data
+        if offset < 0 or size < 0 or offset + size > len(data):
+            raise ValidationError(f"read of {size} bytes at {offset} is outside the blob of {len(data)} bytes")
+        return ValueBlob(data[offset:offset + size])
+
+    def blob_ids(self) -> set[ValueBlobId]:
+        return {ValueBlobId(b) for b in self._backend.blob_id_list()}
+
+    def blob_exists(self, blob_id: Any) -> bool:
+        return self._backend.has_blob(as_id(blob_id))
+
+    def blob_info(self, blob_id: Any) -> BlobInfo:
+        bid = as_id(blob_id)
+        info = self._backend.blob_sizes().get(bid)
+        if info is None:
+            raise BlobNotFoundError(f"Missing blob {bid.hex()}")
+        return BlobInfo(ValueBlobId(bid), BlobLayout.parse(info[0]), info[1])
+
+    def blob_statistics(self) -> BlobStatistics:
+        return BlobStatistics([size for _, size in self._backend.blob_sizes().values()])
+
+    def blob_stream_create(self, layout: Any, size: int) -> BlobStream:
+        return BlobStream(as_layout(layout), size)
+
+    def blob_stream_append(self, stream: BlobStream, data: Any) -> None:
+        stream.append(bytes(data))
+
+    def blob_stream_close(self, stream: BlobStream) -> ValueBlobId:
+        bid, raw = stream.finish()
+        self._backend.insert_blob(BlobRecord(bid, stream.layout().representation(), raw))
+        self._mark_seen()
+        return ValueBlobId(bid)

@@ -1,0 +1,276 @@
+"""CommitMutableState and its mutator: record opcodes on top of a state (SPEC §4).
+
+Every mutator validates its arguments first (fail fast, record nothing on error), then applies
+the opcode to the working copy with the replay rules and appends it to the program — including
+calls that have no effect, because a recorded no-op can take effect after a merge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commitdb.engine.program import (
+    DOCUMENT_SET,
+    DOCUMENT_UPDATE,
+    MAP_SUBTRACT,
+    MAP_UNION,
+    MAP_UPDATE,
+    SET_SUBTRACT,
+    SET_UNION,
+    XARRAY_INSERT,
+    XARRAY_REMOVE,
+    XARRAY_UPDATE,
+    CommitOpcode,
+    CommitProgram,
+    DocKey,
+    collect_blob_ids,
+)
+from commitdb.engine.replay import apply_opcode
+from commitdb.engine.state import AttachmentGetting, CommitState, check_attachment, check_key, key_value
+from commitdb.errors import MissingBlobError, OperationError, PathError, ValidationError
+from commitdb.values import containers as C
+from commitdb.values import types as T
+from commitdb.values.factory import create, variant_choice
+from commitdb.values.path import UNWRAP, Path, PathConst, resolve_type
+from commitdb.values.scalars import ValueBlobId, ValueUUId
+from commitdb.values.value import Value
+
+
+class CommitMutableState:
+    """A working copy on top of a state, recording the program of the next commit."""
+
+    def __init__(self, state: CommitState) -> None:
+        if not isinstance(state, CommitState):
+            raise ValidationError(f"CommitMutableState needs a CommitState, got {state!r}")
+        self._state = state
+        self._docs: dict[DocKey, Value | None] = {}
+        self._opcodes: list[CommitOpcode] = []
+
+    def state(self) -> CommitState:
+        return self._state
+
+    def commit_id(self) -> Any:
+        """The commit the next commit will have as parent."""
+        return self._state.commit_id()
+
+    def parent_id(self) -> bytes:
+        return self._state.raw_commit_id()
+
+    def attachment_mutating(self) -> AttachmentMutating:
+        return AttachmentMutating(self)
+
+    def attachment_getting(self) -> AttachmentMutating:
+        return AttachmentMutating(self)
+
+    def mutations(self) -> CommitProgram:
+        return CommitProgram(self._opcodes)
+
+    def raw_opcodes(self) -> list[CommitOpcode]:
+        return self._opcodes
+
+    def has_mutations(self) -> bool:
+        return bool(self._opcodes)
+
+    # --- working copy ----------------------------------------------------------------------
+    def working_document(self, dk: DocKey) -> Value | None:
+        if dk in self._docs:
+            return self._docs[dk]
+        base = self._state.document_by_key(dk)
+        doc = None if base is None else base.copy()
+        self._docs[dk] = doc
+        return doc
+
+    def record(self, op: CommitOpcode) -> None:
+        self._docs[op.doc_key] = apply_opcode(self.working_document(op.doc_key), op)
+        self._opcodes.append(op)
+
+    def staged_doc_keys(self, attachment_rid: bytes) -> list[DocKey]:
+        return [dk for dk in self._docs if dk[0] == attachment_rid]
+
+
+def _as_path(path: Any) -> PathConst:
+    if isinstance(path, PathConst):
+        return path.const()
+    if isinstance(path, str):
+        # A convenience: ".a.b" or "a" as a field path.
+        p = Path()
+        for part in path.strip(".").split("."):
+            if part:
+                p.field(part)
+        return p.const()
+    raise PathError(f"expected a Path, got {path!r}")
+
+
+def _position(p: Any, what: str) -> bytes:
+    try:
+        return ValueUUId(p).bytes_value()
+    except (ValueError, TypeError):
+        raise ValidationError(f"{what} must be a uuid position, got {p!r}") from None
+
+
+class AttachmentMutating(AttachmentGetting):
+    """The mutator of a CommitMutableState; also a reader that sees the staged writes."""
+
+    def __init__(self, mutable: CommitMutableState) -> None:
+        self._mutable = mutable
+        self._state = mutable.state()
+
+    # --- reading (sees staged writes) ------------------------------------------------------
+    def _doc(self, attachment: Any, key: Any) -> Value | None:
+        check_attachment(self._state.definitions(), attachment)
+        return self._mutable.working_document(check_key(attachment, key))
+
+    def get(self, attachment: Any, key: Any) -> C.ValueOptional:
+        doc = self._doc(attachment, key)
+        result = C.ValueOptional.__new__(C.ValueOptional)
+        result._type = attachment.optional_document_type()
+        result._v = None if doc is None else doc.copy()
+        return result
+
+    def has(self, attachment: Any, key: Any) -> bool:
+        return self._doc(attachment, key) is not None
+
+    def keys(self, attachment: Any) -> C.ValueSet:
+        result = self._state.keys(attachment)
+        defs = self._state.definitions()
+        for dk in self._mutable.staged_doc_keys(attachment.rid):
+            k = key_value(defs, attachment, dk)
+            if self._mutable.working_document(dk) is None:
+                result.discard_value(k)
+            else:
+                result.add_value(k)
+        return result
+
+    def attachment_getting(self) -> AttachmentMutating:
+        return self
+
+    # --- validation helpers ----------------------------------------------------------------
+    def _target(self, attachment: Any, key: Any) -> DocKey:
+        check_attachment(self._state.definitions(), attachment)
+        return check_key(attachment, key)
+
+    def _check_blobs(self, value: Value) -> None:
+        source = self._state.source()
+        for blob_id in collect_blob_ids([CommitOpcode(DOCUMENT_SET, (b"", b"", b""), value=value)]):
+            if not source.engine_has_blob(blob_id):
+                raise MissingBlobError(f"Missing blob {ValueBlobId(blob_id)}")
+
+    def _container(self, attachment: Any, path: Any, kind: type[T.Type], verb: str) -> tuple[PathConst, T.Type]:
+        p, t = resolve_type(_as_path(path), attachment.document_type())
+        if not p.is_regular():
+            raise PathError(f"{verb}: path {p} is irregular (entry/element)")
+        if not isinstance(t, kind):
+            raise OperationError(f"{verb} needs a {kind.__name__[4:].lower()} at path {p}, which holds a {t}")
+        return p, t
+
+    # --- mutators ----------------------------------------------------------------------------
+    def set(self, attachment: Any, key: Any, document: Any) -> None:
+        """Create or replace the whole document."""
+        dk = self._target(attachment, key)
+        value = create(attachment.document_type(), document)
+        self._check_blobs(value)
+        self._mutable.record(CommitOpcode(DOCUMENT_SET, dk, value=value))
+
+    def update(self, attachment: Any, key: Any, path: Any, value: Any) -> None:
+        """Write ``value`` at ``path`` inside the document (no-op at replay if it does not resolve)."""
+        dk = self._target(attachment, key)
+        p, t = resolve_type(_as_path(path), attachment.document_type())
+        if not p.is_regular():
+            raise PathError(f"update: path {p} is irregular (entry/element) and cannot be written")
+        if t is None:
+            v = self._through_variant(attachment, p, value)
+        else:
+            v = create(t, value)
+        self._check_blobs(v)
+        self._mutable.record(CommitOpcode(DOCUMENT_UPDATE, dk, p, value=v))
+
+    def _through_variant(self, attachment: Any, p: PathConst, value: Any) -> Value:
+        """The value written through ``!`` on a variant (one of its alternatives) or an any."""
+        comps = p.raw_components()
+        if not comps or comps[-1].kind_code() != UNWRAP:
+            raise PathError(f"path {p} goes through a variant or any; its type cannot be checked")
+        parent_path = PathConst(comps[:-1])
+        _, parent_type = resolve_type(parent_path, attachment.document_type())
+        if isinstance(parent_type, T.TypeVariant):
+            return variant_choice(parent_type, value)[1]
+        if isinstance(parent_type, T.TypeAny):
+            from commitdb.values.factory import deduce
+
+            return deduce(value)
+        raise PathError(f"path {p} cannot be checked")
+
+    def union_in_set(self, attachment: Any, key: Any, path: Any, values: Any) -> None:
+        self._set_op(SET_UNION, "union_in_set", attachment, key, path, values)
+
+    def subtract_in_set(self, attachment: Any, key: Any, path: Any, values: Any) -> None:
+        self._set_op(SET_SUBTRACT, "subtract_in_set", attachment, key, path, values)
+
+    def _set_op(self, code: int, verb: str, attachment: Any, key: Any, path: Any, values: Any) -> None:
+        dk = self._target(attachment, key)
+        p, t = self._container(attachment, path, T.TypeSet, verb)
+        v = create(t, values)
+        if not len(v):  # type: ignore[arg-type]
+            return  # an empty argument records nothing (FORMAT.md §7.2)
+        self._check_blobs(v)
+        self._mutable.record(CommitOpcode(code, dk, p, value=v))
+
+    def union_in_map(self, attachment: Any, key: Any, path: Any, mapping: Any) -> None:
+        self._map_op(MAP_UNION, "union_in_map", attachment, key, path, mapping)
+
+    def update_in_map(self, attachment: Any, key: Any, path: Any, mapping: Any) -> None:
+        self._map_op(MAP_UPDATE, "update_in_map", attachment, key, path, mapping)
+
+    def _map_op(self, code: int, verb: str, attachment: Any, key: Any, path: Any, mapping: Any) -> None:
+        dk = self._target(attachment, key)
+        p, t = self._container(attachment, path, T.TypeMap, verb)
+        v = create(t, mapping)
+        if not len(v):  # type: ignore[arg-type]
+            return
+        self._check_blobs(v)
+        self._mutable.record(CommitOpcode(code, dk, p, value=v))
+
+    def subtract_in_map(self, attachment: Any, key: Any, path: Any, keys: Any) -> None:
+        dk = self._target(attachment, key)
+        p, t = self._container(attachment, path, T.TypeMap, "subtract_in_map")
+        v = create(T.TypeSet(t.key_type()), keys)  # type: ignore[attr-defined]
+        if not len(v):  # type: ignore[arg-type]
+            return
+        self._mutable.record(CommitOpcode(MAP_SUBTRACT, dk, p, value=v))
+
+    def insert_in_xarray(self, attachment: Any, key: Any, path: Any, before_position: Any, new_position: Any,
+                         value: Any) -> None:
+        """Records XArray_Insert(before, new) then XArray_Update(new, value)."""
+        dk = self._target(attachment, key)
+        p, t = self._container(attachment, path, T.TypeXArray, "insert_in_xarray")
+        before = _position(before_position, "before_position")
+        new = _position(new_position, "new_position")
+        if new == bytes(16):
+            raise ValidationError("new_position cannot be END (the zero uuid)")
+        v = create(t.element_type(), value)  # type: ignore[attr-defined]
+        self._check_blobs(v)
+        self._mutable.record(CommitOpcode(XARRAY_INSERT, dk, p, position=new, before=before))
+        self._mutable.record(CommitOpcode(XARRAY_UPDATE, dk, p, value=v, position=new))
+
+    def update_in_xarray(self, attachment: Any, key: Any, path: Any, position: Any, value: Any) -> None:
+        dk = self._target(attachment, key)
+        p, t = self._container(attachment, path, T.TypeXArray, "update_in_xarray")
+        pos = _position(position, "position")
+        v = create(t.element_type(), value)  # type: ignore[attr-defined]
+        self._check_blobs(v)
+        self._mutable.record(CommitOpcode(XARRAY_UPDATE, dk, p, value=v, position=pos))
+
+    def remove_in_xarray(self, attachment: Any, key: Any, path: Any, position: Any) -> None:
+        dk = self._target(attachment, key)
+        p, _ = self._container(attachment, path, T.TypeXArray, "remove_in_xarray")
+        self._mutable.record(CommitOpcode(XARRAY_REMOVE, dk, p, position=_position(position, "position")))
+
+    def diff(self, attachment: Any, key: Any, document: Any, recursive: bool = False) -> None:
+        """Record the minimal opcodes that turn the current document into ``document``."""
+        from commitdb.engine.diff import diff_opcodes
+
+        dk = self._target(attachment, key)
+        target = create(attachment.document_type(), document)
+        self._check_blobs(target)
+        current = self._mutable.working_document(dk)
+        for op in diff_opcodes(dk, current, target, recursive):
+            self._mutable.record(op)
