@@ -18,7 +18,7 @@ from commitdb.blobs import BlobInfo, BlobLayout, BlobStatistics, BlobStream, as_
 from commitdb.engine.dag import Dag
 from commitdb.engine.index import DocIndex
 from commitdb.engine.mutable import CommitMutableState
-from commitdb.engine.program import CommitProgram, decode_program, encode_program
+from commitdb.engine.program import CommitProgram, decode_program, encode_program, index_entries
 from commitdb.engine.state import CommitState, build_merge_state, build_state
 from commitdb.errors import (
     BlobNotFoundError,
@@ -104,15 +104,37 @@ class CommitDatabase:
         self._defs: Any = None
         self._defs_bytes: bytes | None = None
         self._seen_version: int | None = None
+        self._marker = 0
         self._closed = False
         self._refresh()
 
     # --- construction ------------------------------------------------------------------------
     @staticmethod
     def create_in_memory() -> CommitDatabase:
+        """A database that lives in this process only (``path()`` is 'InMemory')."""
         from commitdb.storage.memory import MemoryBackend
 
         return CommitDatabase(MemoryBackend())
+
+    @staticmethod
+    def create(path: str, documentation: str | None = None) -> CommitDatabase:
+        """Create a ``.cdb`` file; DatabaseExistsError when anything exists at ``path``."""
+        from commitdb.storage.sqlite import SQLiteBackend
+
+        return CommitDatabase(SQLiteBackend.create(path, documentation))
+
+    @staticmethod
+    def open(path: str, readonly: bool = False) -> CommitDatabase:
+        """Open a ``.cdb`` file (IncompatibleDatabaseError when missing or not a commit database)."""
+        from commitdb.storage.sqlite import SQLiteBackend
+
+        return CommitDatabase(SQLiteBackend(path, readonly=readonly))
+
+    @staticmethod
+    def is_compatible(path: str) -> bool:
+        from commitdb.storage.sqlite import SQLiteBackend
+
+        return SQLiteBackend.is_compatible(path)
 
     # --- derived views, kept in step with the backend ------------------------------------------
     def _refresh(self) -> None:
@@ -126,21 +148,35 @@ class CommitDatabase:
             if data != self._defs_bytes:
                 self._defs = self._backend.definitions()
                 self._defs_bytes = data
-            headers = self._backend.all_headers()
-            stored = {h.id for h in headers}
-            if any(cid not in stored for cid in self._dag.headers):
+            fresh, marker = self._backend.headers_since(self._marker)
+            fresh = [h for h in fresh if h.id not in self._dag]
+            if len(self._dag) + len(fresh) != self._backend.commit_count():
                 # Commits disappeared (delete/reset elsewhere): rebuild every view.
-                self._dag = Dag()
-                self._index = DocIndex()
+                self._dag, self._index = Dag(), DocIndex()
                 self._programs.clear()
-            for h in headers:
-                if h.id not in self._dag:
-                    self._dag.add(h)
-                    if h.type_code == MUTATIONS:
-                        self._index_commit(h.id)
+                fresh, marker = self._backend.headers_since(0)
+            self._marker = marker
+            for h in fresh:
+                self._dag.add(h)
+            self._index_headers(fresh)
 
-    def _index_commit(self, commit_id: bytes) -> None:
-        self._index.add(commit_id, self.engine_program(commit_id))
+    def _index_headers(self, headers: list[CommitHeader]) -> None:
+        """Index new commits: from the backend's persisted index when it has them, else by
+        decoding their programs (and persisting the result)."""
+        mutations = [h.id for h in headers if h.type_code == MUTATIONS]
+        if not mutations:
+            return
+        persisted = self._backend.load_index(None if len(mutations) > 2000 else mutations) \
+            if self._backend.persists_index() else {}
+        computed: list[tuple[bytes, list[tuple[Any, bool]]]] = []
+        for cid in mutations:
+            entries = persisted.get(cid)
+            if entries is None:
+                entries = index_entries(self.engine_program(cid))
+                computed.append((cid, entries))
+            self._index.add_entries(cid, entries)
+        if computed and not self._backend.is_readonly():
+            self._backend.save_index(computed)
 
     def invalidate_views(self) -> None:
         """Forget the derived views; the next call re-reads them from the backend."""
@@ -149,6 +185,7 @@ class CommitDatabase:
             self._index = DocIndex()
             self._programs.clear()
             self._seen_version = None
+            self._marker = 0
 
     def _mark_seen(self) -> None:
         self._seen_version = self._backend.data_version()
@@ -258,12 +295,13 @@ class CommitDatabase:
     def _store(self, header: CommitHeader, data: bytes, program: CommitProgram | None) -> ValueCommitId:
         with self._lock:
             self._refresh()
-            inserted = self._backend.insert_commit(CommitData(header, data))
+            entries = index_entries(program) if program is not None else None
+            inserted = self._backend.insert_commit(CommitData(header, data), entries)
             if inserted:
                 self._dag.add(header)
-                if program is not None:
+                if program is not None and header.type_code == MUTATIONS:
                     self._programs[header.id] = program
-                    self._index.add(header.id, program)
+                    self._index.add_entries(header.id, entries)  # type: ignore[arg-type]
                 self._mark_seen()
             return ValueCommitId(header.id)
 
@@ -309,7 +347,7 @@ class CommitDatabase:
         cid = as_id(commit_id)
         with self._lock:
             self._refresh()
-            if cid not in self._backend.head_ids():
+            if cid not in self._dag.heads:
                 raise NotAHeadError(f"{cid.hex()} is not a head")
             self._backend.remove_commit(cid)
             self._dag.remove(cid)
@@ -335,7 +373,7 @@ class CommitDatabase:
 
     def head_commit_ids(self) -> set[ValueCommitId]:
         self._refresh()
-        return {ValueCommitId(h) for h in self._backend.head_ids()}
+        return {ValueCommitId(h) for h in self._dag.heads}
 
     def first_commit_id(self) -> ValueCommitId | None:
         self._refresh()

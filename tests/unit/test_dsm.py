@@ -333,7 +333,7 @@ def test_assemble_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a model")
     builder = DSMBuilder.assemble(tmp_path)
     assert [Path(p.source()).name for p in builder.parts()] == ["a_model.dsm", "b_model.dsm"]
-    report, dsm, definitions = builder.parse()
+    report, _, definitions = builder.parse()
     assert not report.has_error(), str(report)
     assert definitions is not None and [str(t) for t in definitions.types()] == ["T::U", "T::S"]
 
@@ -356,3 +356,27 @@ def test_assemble_examples_folder() -> None:
     report, _, definitions = DSMBuilder.assemble(EXAMPLES).parse()
     assert not report.has_error(), str(report)
     assert definitions is not None and len(definitions.query_types("Login")) == 1
+
+
+def test_cross_namespace_parent_and_membership_round_trip() -> None:
+    dsm, definitions = build_ok(f"""
+namespace Lib {{{TUTO_NS}}} {{ concept User; club Actors; }};
+namespace App {{00000000-0000-0000-0000-00000000000a}} {{
+    \"\"\"An administrator.\"\"\"
+    concept Admin is a Lib::User;
+    \"\"\"Admins act.\"\"\"
+    membership Lib::Actors Admin;
+    attachment<Lib::Actors, string> motto;
+}};
+""")
+    text = dsm.to_dsm()
+    assert "concept Admin is a Lib::User;" in text
+    assert '"""Admins act."""\nmembership Lib::Actors Admin;' in text
+    (club,) = dsm.clubs()
+    assert [str(m) for m in club.members()] == ["App::Admin"]
+    dsm2, definitions2 = build_ok(text)
+    assert definitions2.hexdigest() == definitions.hexdigest() and dsm2.to_dsm() == text
+    # Runtime ids shown as comments still parse to the same model.
+    shown = dsm.to_dsm(show_runtime_id=True)
+    assert "// runtime id " in shown
+    assert build_ok(shown)[1].hexdigest() == definitions.hexdigest()

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import bisect
 import inspect
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from commitdb.dsm.report import DSMParseError
@@ -536,6 +537,21 @@ def _split(toks: list[_Tok], starters: frozenset[str]) -> tuple[list[list[_Tok]]
     return items, []
 
 
+def _body_brace(chunk: list[_Tok]) -> int | None:
+    """The index of the ``{`` that opens the body of ``namespace N {uuid} {``. A malformed
+    uuid is scanned as ``{ ... }``: then the body opens at the first ``{`` after its ``}``."""
+    start = next((i for i, t in enumerate(chunk) if t.kind != "doc"), 0)
+    if start + 2 < len(chunk) and chunk[start + 2].is_punct("{"):
+        for i in range(start + 3, len(chunk)):
+            if chunk[i].is_punct(";") or chunk[i].text in _DECL_WORDS:
+                break
+            if chunk[i].is_punct("}"):
+                after = next((j for j in range(i + 1, len(chunk)) if chunk[j].is_punct("{")), None)
+                return after
+    found = next((i for i, t in enumerate(chunk) if t.is_punct("{")), None)
+    return None if found is None or found <= start else found
+
+
 def _looks_like_declaration(toks: list[_Tok], i: int) -> bool:
     """Whether the keyword at ``i``, met inside braces, starts a declaration (``concept B``)
     rather than being misused as a name (``int64 concept;``): then the braces were unclosed."""
@@ -643,11 +659,13 @@ class _Chunker:
             "function_pool": ("pool_header", "function"),
             "attachment_function_pool": ("afpool_header", "attachment_function"),
         }[keyword]
-        brace = next((i for i, t in enumerate(chunk) if t.is_punct("{")), None)
-        if brace is None or brace == 0:
+        brace = _body_brace(chunk)
+        if brace is None:
             self.parse(chunk, "start")
             return
         header = self.parse(chunk[:brace], header_start)
+        if header is None:  # its name may still be readable: spare its users "unknown type"
+            self._remember_broken(chunk[:brace])
         starters = _DECL_WORDS if keyword == "namespace" else frozenset()
         items, tail = _split(chunk[brace + 1:], starters)
         parsed = []
@@ -694,9 +712,14 @@ class _Chunker:
             self.error(line, column, f"unexpected {_shown(nxt.text)}; expected {what}")
 
     def _remember_broken(self, item: list[_Tok]) -> None:
+        """Record the name(s) an unreadable declaration probably declares: the word after its
+        keyword, and any word right before a ``{`` (``struc t Transform {``)."""
         words = [t for t in item if t.kind != "doc"]
-        if len(words) >= 2 and words[0].text in _NAMED_DECL_WORDS and words[1].kind == "word":
+        if len(words) >= 2 and words[0].text in _NAMED_DECL_WORDS | _TOP_WORDS and words[1].kind == "word":
             self.result.broken_names.add(words[1].text)
+        for tok, nxt in itertools.pairwise(words):
+            if tok.kind == "word" and nxt.is_punct("{"):
+                self.result.broken_names.add(tok.text)
 
 
 def parse_source(source: str, text: str) -> ParsedSource:

@@ -13,6 +13,7 @@ follow-on errors.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -55,9 +56,12 @@ from commitdb.values.types import (
 )
 from commitdb.values.value import Value
 
-GENERIC_NAMES = frozenset({"optional", "vector", "set", "map", "xarray", "tuple", "variant", "vec", "mat", "key"})
+GENERIC_NAMES = frozenset(
+    {"optional", "vector", "set", "map", "xarray", "tuple", "variant", "vec", "mat", "key"}
+)
 BUILTIN_NAMES = frozenset(PRIMITIVE_BY_NAME) | GENERIC_NAMES | {"any_concept"}
 _UNARY = {"optional": T.TypeOptional, "vector": T.TypeVector, "set": T.TypeSet, "xarray": T.TypeXArray}
+_ARITY = {"map": (2, 2), "vec": (2, 2), "mat": (3, 3), "tuple": (1, 256), "variant": (1, 256)}
 _MAX_CASES = 256
 _FAILED = object()  # the built value of a declaration that could not be built
 
@@ -191,8 +195,14 @@ class Resolver:
         found = [n.entries[ref.name] for n in self.by_name.values() if ref.name in n.entries]
         return found[0] if len(found) == 1 else None
 
+    def _suppressed(self, ref: TypeRef | IntegerArg) -> bool:
+        """Whether ``ref`` names something a syntax error made unreadable (already reported)."""
+        return isinstance(ref, TypeName) and (
+            ref.name in self.broken_names or (ref.namespace or "") in self.broken_names
+        )
+
     def _unknown(self, ref: TypeName) -> None:
-        if ref.name in self.broken_names or (ref.namespace or "") in self.broken_names:
+        if self._suppressed(ref):
             return
         self.error(ref, f"The type '{ref.text()}' is unknown.")
 
@@ -239,7 +249,8 @@ class Resolver:
     def _make_enum(self, decl: EnumDecl, ns: NameSpace) -> Type | None:
         ok = True
         if not 1 <= len(decl.cases) <= _MAX_CASES:
-            self.error(decl, f"The enum '{decl.name}' must have 1 to {_MAX_CASES} cases, not {len(decl.cases)}.")
+            self.error(decl, f"The enum '{decl.name}' must have 1 to {_MAX_CASES} cases, "
+                             f"not {len(decl.cases)}.")
             ok = False
         seen: set[str] = set()
         for case in decl.cases:
@@ -334,14 +345,16 @@ class Resolver:
             self.error(ref, f"A type is expected, not '{ref.text()}'.")
             return None
         if isinstance(ref, AnyConceptRef):
-            self.error(ref, "The type 'any_concept' is only valid in key<any_concept> or as an attachment key.")
+            self.error(ref, "The type 'any_concept' is only valid in key<any_concept> "
+                            "or as an attachment key.")
             return None
         if isinstance(ref, GenericType):
             return self._generic(ref, ns)
         entry = self._lookup(ref, ns)
         if entry is not None:
             if entry.kind in ("concept", "club"):
-                self.error(ref, f"The {entry.kind} '{ref.text()}' is not a value type; use key<{ref.text()}>.")
+                text = ref.text()
+                self.error(ref, f"The {entry.kind} '{text}' is not a value type; use key<{text}>.")
                 return None
             return self._build(entry)
         if ref.namespace is None and ref.name in PRIMITIVE_BY_NAME:
@@ -363,7 +376,7 @@ class Resolver:
             else:
                 self._unknown(TypeName(None, name, source=ref.source, line=ref.line, column=ref.column))
             return None
-        arity = {"map": (2, 2), "vec": (2, 2), "mat": (3, 3), "tuple": (1, 256), "variant": (1, 256)}.get(name, (1, 1))
+        arity = _ARITY.get(name, (1, 1))
         if not arity[0] <= len(args) <= arity[1]:
             want = f"{arity[0]}" if arity[0] == arity[1] else f"at least {arity[0]}"
             self.error(ref, f"The type '{name}' takes {want} argument(s), not {len(args)}.")
@@ -390,6 +403,9 @@ class Resolver:
         resolved = [self.resolve(a, ns) for a in args]
         if any(r is None for r in resolved):
             return None
+        if name == "variant" and len({r.rid for r in resolved}) != len(resolved):  # type: ignore[union-attr]
+            self.error(ref, f"The type {ref.text()} lists a type twice.")
+            return None
         try:
             if name in _UNARY:
                 return _UNARY[name](resolved[0])  # type: ignore[arg-type]
@@ -405,8 +421,9 @@ class Resolver:
     def _key(self, ref: GenericType, arg: TypeRef | IntegerArg, ns: _Namespace | None) -> Type | None:
         target = self._key_target(arg, ns)
         if target is None:
-            if not (isinstance(arg, TypeName) and arg.name in self.broken_names):
-                self.error(arg, f"The type '{arg.text()}' in {ref.text()} must be a concept, a club or any_concept.")
+            if not self._suppressed(arg):
+                self.error(arg, f"The type '{arg.text()}' in {ref.text()} must be a concept, "
+                                "a club or any_concept.")
             return None
         return TypeKey(target) if target is not _FAILED else None  # type: ignore[arg-type]
 
@@ -470,7 +487,7 @@ class Resolver:
     ) -> Attachment | None:
         key = self._key_target(decl.key_type, ns)
         if key is None:
-            if not (isinstance(decl.key_type, TypeName) and decl.key_type.name in self.broken_names):
+            if not self._suppressed(decl.key_type):
                 self.error(decl.key_type, f"The type K='{decl.key_type.text()}' in attachment<K, D> "
                                           f"'{decl.name}' must be a concept.")
         document = self.resolve(decl.document_type, ns)
@@ -539,6 +556,8 @@ def literal_object(lit: Literal, t: Type) -> object:
             raise wrong()
         x = float(str(lit.value))
         try:
+            if not math.isfinite(x):  # 1e400 reads as inf, which no literal can write back
+                raise ValidationError("not finite")
             Value.create(t, x)
         except ValidationError:
             raise _LiteralError(lit, f"The literal {lit.text()} is out of the range of '{t}'.") from None
@@ -556,7 +575,8 @@ def literal_object(lit: Literal, t: Type) -> object:
         return f".{lit.value}"
     if isinstance(t, T.TypeOptional):
         return literal_object(lit, t.element_type())
-    if isinstance(t, T.TypeVector | T.TypeSet | T.TypeXArray | T.TypeTuple | T.TypeVec | T.TypeMat):
+    # Not xarray: building one draws random positions, and the default enters the struct's id.
+    if isinstance(t, T.TypeVector | T.TypeSet | T.TypeTuple | T.TypeVec | T.TypeMat):
         if lit.kind != "list":
             raise wrong()
         items: tuple[Literal, ...] = lit.value  # type: ignore[assignment]
@@ -575,6 +595,8 @@ def literal_object(lit: Literal, t: Type) -> object:
     raise _LiteralError(lit, f"A default value is not allowed for a field of type '{t}'.")
 
 
-def resolve(parsed: list[ParsedSource]) -> tuple[Definitions | None, DSMDefinitions | None, list[DSMParseError]]:
+def resolve(
+    parsed: list[ParsedSource],
+) -> tuple[Definitions | None, DSMDefinitions | None, list[DSMParseError]]:
     """Resolve the parsed sources of one build: (definitions, dsm_definitions, semantic errors)."""
     return Resolver(parsed).run()

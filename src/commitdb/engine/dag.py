@@ -61,6 +61,7 @@ class Dag:
         self.headers: dict[bytes, CommitHeader] = {}
         self.children: dict[bytes, list[bytes]] = {}
         self.nephews: dict[bytes, list[bytes]] = {}
+        self.heads: dict[bytes, None] = {}
         self._lin: dict[bytes, Linearization] = {}
         self._enabled: dict[bytes, dict[bytes, bool]] = {}
         for h in headers:
@@ -78,19 +79,26 @@ class Dag:
         self.headers[h.id] = h
         if h.parent != ZERO_ID:
             self.children.setdefault(h.parent, []).append(h.id)
+            self.heads.pop(h.parent, None)
         if h.type_code == MERGE:
             self.nephews.setdefault(h.target, []).append(h.id)
+            self.heads.pop(h.target, None)
+        if h.id not in self.children and h.id not in self.nephews:
+            self.heads[h.id] = None
 
     def remove(self, commit_id: bytes) -> None:
         h = self.headers.pop(commit_id, None)
         if h is None:
             return
+        self.heads.pop(commit_id, None)
         for links, ref in ((self.children, h.parent), (self.nephews, h.target)):
             lst = links.get(ref)
             if lst and commit_id in lst:
                 lst.remove(commit_id)
                 if not lst:
                     del links[ref]
+            if ref in self.headers and ref not in self.children and ref not in self.nephews:
+                self.heads[ref] = None
         # Cached linearisations may share lists with the removed commit: drop them all.
         self._lin.clear()
         self._enabled.clear()

@@ -147,6 +147,11 @@ class CommitProgram:
         return f"CommitProgram({len(self._opcodes)} opcodes)"
 
 
+def index_entries(program: CommitProgram) -> list[tuple[DocKey, bool]]:
+    """The rows a commit adds to the per-document index: (doc key, has a Document_Set)."""
+    return [(dk, any(op.code == DOCUMENT_SET for op in program.doc_opcodes(dk))) for dk in program.doc_keys()]
+
+
 def _rid(x: Any) -> bytes:
     if isinstance(x, bytes):
         return x

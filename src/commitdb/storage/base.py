@@ -176,7 +176,9 @@ class CommitDatabasing(ABC):
     def get_header(self, commit_id: bytes) -> CommitHeader | None: ...
 
     @abstractmethod
-    def insert_commit(self, commit: CommitData) -> bool: ...
+    def insert_commit(self, commit: CommitData, index_entries: list[tuple[Any, bool]] | None = None) -> bool:
+        """Store a commit unless its id exists (returns whether it was stored). A backend that
+        persists the document index stores ``index_entries`` in the same transaction."""
 
     @abstractmethod
     def all_headers(self) -> list[CommitHeader]:
@@ -202,6 +204,23 @@ class CommitDatabasing(ABC):
 
     def commit_count(self) -> int:
         return len(self.all_headers())
+
+    def headers_since(self, marker: int) -> tuple[list[CommitHeader], int]:
+        """Headers stored after ``marker`` (0: all), in creation order, and the next marker."""
+        headers = self.all_headers()
+        return headers[marker:], len(headers)
+
+    # --- the document index cache (optional) -------------------------------------------------
+    def persists_index(self) -> bool:
+        """Whether this backend keeps the per-document index between opens."""
+        return False
+
+    def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
+        """commit id -> [(doc key, has Document_Set)] for the commits the stored cache covers."""
+        return {}
+
+    def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
+        """Persist index rows computed after the fact (no-op when not persisted)."""
 
     # --- blobs -----------------------------------------------------------------------------
     @abstractmethod

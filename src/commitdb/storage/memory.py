@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid as _uuid
+from typing import Any
 
 from commitdb.errors import StorageError
 from commitdb.storage.base import (
@@ -64,7 +65,7 @@ class MemoryBackend(CommitDatabasing):
         c = self._commits.get(commit_id)
         return None if c is None else c.header()
 
-    def insert_commit(self, commit: CommitData) -> bool:
+    def insert_commit(self, commit: CommitData, index_entries: list[tuple[Any, bool]] | None = None) -> bool:
         h = commit.header()
         with self._lock:
             if h.id in self._commits:

@@ -419,7 +419,7 @@ class ValueMap(Value):
     def copy(self) -> ValueMap:
         c = ValueMap.__new__(ValueMap)
         c._type, c._sorted = self._type, None
-        c._items = {kk: (k, v.copy()) for kk, (k, v) in self._items.items()}
+        c._items = {kk: (k.copy(), v.copy()) for kk, (k, v) in self._items.items()}
         return c
 
 

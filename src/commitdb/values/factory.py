@@ -194,6 +194,12 @@ _NATIVE_CODES: dict[type, frozenset[int]] = {
 def variant_choice(t: T.TypeVariant, value: Any) -> tuple[int, Value]:
     """The (alternative index, value) a variant holds for ``value``; TypeMismatchError if none fits."""
     alternatives = t.types()
+    if isinstance(value, Value):
+        # An alternative of exactly the value's type wins, before any unwrapping: a ValueAny
+        # (or a ValueVariant) is held as such by an ``any`` (or that variant) alternative.
+        for i, alt in enumerate(alternatives):
+            if alt.rid == value._type.rid:
+                return i, value.copy()
     if isinstance(value, C.ValueVariant):
         value = value.unwrap(encoded=False)
     if isinstance(value, C.ValueAny) and not value.is_nil():

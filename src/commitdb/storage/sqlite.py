@@ -1,0 +1,523 @@
+"""The SQLite backend: a ``.cdb`` file in the layout of FORMAT.md §8.
+
+The three tables of the format (``ds_metadata``, ``ds_commit``, ``ds_blob``) hold everything;
+commitdb adds its own cache tables beside them (prefix ``cdb_``), which are derived data that the
+facade rebuilds or catches up when another program appended commits. The file is in WAL mode
+so readers never block the writer; each write is one short transaction; a caller blocked by
+another process waits up to ``busy_timeout`` seconds, then gets DatabaseBusyError.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid as _uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from commitdb.dsm.definitions import Definitions
+from commitdb.errors import (
+    CorruptedDataError,
+    DatabaseBusyError,
+    DatabaseClosedError,
+    DatabaseExistsError,
+    IncompatibleDatabaseError,
+    ReadOnlyError,
+    StorageError,
+)
+from commitdb.storage.base import (
+    MERGE,
+    TRANSACTION_MODES,
+    BlobRecord,
+    CommitData,
+    CommitDatabasing,
+    CommitHeader,
+)
+
+VERSION = "1.2"
+DEFAULT_DOCUMENTATION = "not documented."
+BUSY_TIMEOUT = 10.0
+REQUIRED_METADATA = ("CodecName", "Definitions", "DefinitionsHexDigest", "Documentation", "UUID", "Version")
+
+SCHEMA = (
+    "CREATE TABLE ds_metadata (identifier TEXT PRIMARY KEY, data BLOB) STRICT",
+    "CREATE TABLE ds_blob (identifier TEXT, layout TEXT, size INTEGER DEFAULT 0, chunked INTEGER DEFAULT 0, "
+    "start INTEGER DEFAULT 0, end INTEGER DEFAULT 0, frozen INTEGER DEFAULT 1, stream INTEGER DEFAULT 0, "
+    "data BLOB, PRIMARY KEY(identifier, start)) STRICT",
+    "CREATE TABLE ds_commit (commit_id TEXT PRIMARY KEY, parent_id TEXT, timestamp REAL, label TEXT, "
+    "type INTEGER, target_id TEXT, data BLOB) STRICT",
+)
+
+# commitdb's own caches. The reference runtime ignores them; they are rebuilt from ds_commit.
+CACHE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS cdb_doc_index (commit_id TEXT, attachment BLOB, instance BLOB, "
+    "concept BLOB, has_set INTEGER)",
+    "CREATE INDEX IF NOT EXISTS cdb_doc_index_commit ON cdb_doc_index(commit_id)",
+    "CREATE TABLE IF NOT EXISTS cdb_indexed (commit_id TEXT PRIMARY KEY)",
+    "CREATE INDEX IF NOT EXISTS cdb_commit_parent ON ds_commit(parent_id)",
+    "CREATE INDEX IF NOT EXISTS cdb_commit_target ON ds_commit(target_id)",
+)
+
+_TABLE_COLUMNS = {
+    "ds_metadata": {"identifier", "data"},
+    "ds_commit": {"commit_id", "parent_id", "timestamp", "label", "type", "target_id", "data"},
+    "ds_blob": {"identifier", "layout", "size", "chunked", "start", "end", "frozen", "stream", "data"},
+}
+
+ZERO_HEX = "0" * 40
+
+
+def _hex(raw: bytes) -> str:
+    return raw.hex()
+
+
+def _raw(text: str | None) -> bytes:
+    if not text:
+        return bytes(20)
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise CorruptedDataError(f"malformed id {text!r} in the database") from None
+    if len(raw) != 20:
+        raise CorruptedDataError(f"malformed id {text!r} in the database")
+    return raw
+
+
+def _translate(error: sqlite3.Error, what: str) -> Exception:
+    """Map a sqlite3 error to the library's errors (the caller raises it ``from`` the original)."""
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return DatabaseBusyError(f"database is busy: {what} waited {BUSY_TIMEOUT:g} s for another process")
+    if "readonly" in text or "read-only" in text:
+        return ReadOnlyError(f"the database is read-only: {what}")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return CorruptedDataError(f"{what}: the file is not a valid commit database ({error})")
+    return StorageError(f"{what} failed: {error}")
+
+
+class SQLiteBackend(CommitDatabasing):
+    """A commit database in one SQLite file, safe to share between processes."""
+
+    def __init__(self, path: str, readonly: bool = False, busy_timeout: float = BUSY_TIMEOUT,
+                 synchronous: str = "FULL") -> None:
+        self._path = os.fspath(path)
+        self._readonly = readonly
+        self._closed = False
+        self._lock = threading.RLock()
+        self._depth = 0  # explicit transaction nesting guard
+        if not os.path.exists(self._path):
+            raise IncompatibleDatabaseError(f"no commit database at {self._path!r} (the file does not exist)")
+        try:
+            if readonly:
+                self._conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, isolation_level=None,
+                                             check_same_thread=False, timeout=busy_timeout)
+            else:
+                self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
+                                             timeout=busy_timeout)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._check_schema()
+            if not readonly:
+                mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+                self._ensure_cache_tables()
+            self._meta = self._read_metadata()
+        except sqlite3.Error as e:
+            self._safe_close()
+            raise _translate(e, f"opening {self._path!r}") from e
+        except Exception:
+            self._safe_close()
+            raise
+
+    # --- creation and checks -----------------------------------------------------------------
+    @staticmethod
+    def create(path: str, documentation: str | None = None, definitions: Definitions | None = None) -> SQLiteBackend:
+        """Create a new, empty commit database file; DatabaseExistsError if anything is at ``path``."""
+        path = os.fspath(path)
+        if os.path.lexists(path):
+            raise DatabaseExistsError(f"cannot create a commit database at {path!r}: something already exists there")
+        defs = definitions or Definitions()
+        try:
+            conn = sqlite3.connect(path, isolation_level=None)
+            try:
+                conn.execute("PRAGMA page_size = 4096")
+                conn.execute("BEGIN")
+                for stmt in SCHEMA:
+                    conn.execute(stmt)
+                rows = {
+                    "CodecName": "StreamBinary",
+                    "Definitions": defs.encode(token=False),
+                    "DefinitionsHexDigest": defs.hexdigest(),
+                    "Documentation": DEFAULT_DOCUMENTATION if documentation is None else documentation,
+                    "UUID": str(_uuid.uuid4()),
+                    "Version": VERSION,
+                }
+                conn.executemany(
+                    "INSERT INTO ds_metadata (identifier, data) VALUES (?, ?)",
+                    [(k, v if isinstance(v, bytes) else v.encode("utf-8")) for k, v in rows.items()],
+                )
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        except sqlite3.Error as e:
+            raise _translate(e, f"creating {path!r}") from e
+        return SQLiteBackend(path)
+
+    @staticmethod
+    def is_compatible(path: str) -> bool:
+        """Whether ``path`` is a file with the commit database schema."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            return False
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                return _schema_problem(conn) is None
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+
+    def _check_schema(self) -> None:
+        problem = _schema_problem(self._conn)
+        if problem is not None:
+            raise IncompatibleDatabaseError(f"{self._path!r} is not a commit database: {problem}")
+
+    def _ensure_cache_tables(self) -> None:
+        with self._write("preparing the cache tables"):
+            for stmt in CACHE_SCHEMA:
+                self._conn.execute(stmt)
+
+    def _read_metadata(self) -> dict[str, bytes]:
+        rows = dict(self._conn.execute("SELECT identifier, data FROM ds_metadata").fetchall())
+        for name in REQUIRED_METADATA:
+            if name not in rows:
+                raise IncompatibleDatabaseError(f"Metadata {name} is missing.")
+        meta = {k: (v.encode("utf-8") if isinstance(v, str) else bytes(v)) for k, v in rows.items()}
+        version = meta["Version"].decode("utf-8", "replace")
+        if version != VERSION:
+            raise IncompatibleDatabaseError(f"expected database version {VERSION}, got {version!r}")
+        codec = meta["CodecName"].decode("utf-8", "replace")
+        if codec not in ("StreamBinary", "StreamTokenBinary", "StreamRaw"):
+            raise IncompatibleDatabaseError(f"unknown codec {codec!r} in {self._path!r}")
+        return meta
+
+    # --- connection plumbing -----------------------------------------------------------------
+    def _safe_close(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    def _live(self) -> sqlite3.Connection:
+        if self._closed:
+            raise DatabaseClosedError(f"the database {self._path!r} is closed")
+        return self._conn
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._live().execute(sql, tuple(args)).fetchall()
+            except sqlite3.Error as e:
+                raise _translate(e, "reading") from e
+
+    @contextmanager
+    def _write(self, what: str, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """One write transaction (or a part of the caller's explicit transaction)."""
+        if self._readonly:
+            raise ReadOnlyError(f"the database {self._path!r} is open read-only: {what} refused")
+        with self._lock:
+            conn = self._conn
+            if conn.in_transaction:
+                try:
+                    yield conn
+                except sqlite3.Error as e:
+                    raise _translate(e, what) from e
+                return
+            try:
+                conn.execute(f"BEGIN {mode}")
+            except sqlite3.Error as e:
+                raise _translate(e, what) from e
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as error:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if isinstance(error, sqlite3.Error):
+                    raise _translate(error, what) from error
+                raise
+
+    # --- metadata ------------------------------------------------------------------------------
+    def path(self) -> str:
+        return self._path
+
+    def uuid(self) -> str:
+        return self._meta["UUID"].decode("utf-8")
+
+    def documentation(self) -> str:
+        return self._meta["Documentation"].decode("utf-8")
+
+    def codec_name(self) -> str:
+        return self._meta["CodecName"].decode("utf-8")
+
+    def is_readonly(self) -> bool:
+        return self._readonly
+
+    def definitions_bytes(self) -> bytes:
+        rows = self._query("SELECT data FROM ds_metadata WHERE identifier = 'Definitions'")
+        if not rows:
+            raise IncompatibleDatabaseError("Metadata Definitions is missing.")
+        return bytes(rows[0][0])
+
+    def write_definitions(self, encoded: bytes, hexdigest: str) -> None:
+        with self._write("extending the definitions", "EXCLUSIVE") as conn:
+            conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'Definitions'", (encoded,))
+            conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'DefinitionsHexDigest'",
+                         (hexdigest.encode("ascii"),))
+
+    def data_version(self) -> int:
+        """Changes when another connection committed (SQLite's PRAGMA data_version)."""
+        return int(self._query("PRAGMA data_version")[0][0])
+
+    # --- commits ---------------------------------------------------------------------------------
+    @staticmethod
+    def _header(row: tuple[Any, ...]) -> CommitHeader:
+        commit_id, parent, timestamp, label, kind, target = row[:6]
+        if kind not in (0, 1, 2, 3):
+            raise CorruptedDataError(f"commit {commit_id} has an unknown type {kind!r}")
+        return CommitHeader(_raw(commit_id), _raw(parent), int(kind), _raw(target), float(timestamp or 0.0),
+                            label or "")
+
+    def get_commit(self, commit_id: bytes) -> CommitData | None:
+        rows = self._query(
+            "SELECT commit_id, parent_id, timestamp, label, type, target_id, data FROM ds_commit WHERE commit_id = ?",
+            (_hex(commit_id),),
+        )
+        if not rows:
+            return None
+        return CommitData(self._header(rows[0]), bytes(rows[0][6] or b""))
+
+    def get_commits(self, commit_ids: Iterable[bytes]) -> list[CommitData]:
+        ids = [_hex(c) for c in commit_ids]
+        found: dict[str, CommitData] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(
+                "SELECT commit_id, parent_id, timestamp, label, type, target_id, data FROM ds_commit "
+                f"WHERE commit_id IN ({marks})", chunk,
+            ):
+                found[row[0]] = CommitData(self._header(row), bytes(row[6] or b""))
+        return [found[i] for i in ids if i in found]
+
+    def get_header(self, commit_id: bytes) -> CommitHeader | None:
+        rows = self._query(
+            "SELECT commit_id, parent_id, timestamp, label, type, target_id FROM ds_commit WHERE commit_id = ?",
+            (_hex(commit_id),),
+        )
+        return self._header(rows[0]) if rows else None
+
+    def insert_commit(self, commit: CommitData, index_entries: list[tuple[Any, bool]] | None = None) -> bool:
+        h = commit.header()
+        with self._write("writing a commit") as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO ds_commit (commit_id, parent_id, timestamp, label, type, target_id, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_hex(h.id), _hex(h.parent), h.ts, h.label_text, h.type_code, _hex(h.target), commit.data()),
+            )
+            inserted = cur.rowcount == 1
+            if inserted and index_entries is not None:
+                self._save_index(conn, h.id, index_entries)
+            return inserted
+
+    def all_headers(self) -> list[CommitHeader]:
+        rows = self._query(
+            "SELECT commit_id, parent_id, timestamp, label, type, target_id FROM ds_commit ORDER BY rowid"
+        )
+        return [self._header(r) for r in rows]
+
+    def headers_since(self, marker: int) -> tuple[list[CommitHeader], int]:
+        """Headers stored after ``marker`` (a rowid), in creation order, and the new marker."""
+        rows = self._query(
+            "SELECT commit_id, parent_id, timestamp, label, type, target_id, rowid FROM ds_commit "
+            "WHERE rowid > ? ORDER BY rowid", (marker,),
+        )
+        return [self._header(r) for r in rows], (rows[-1][6] if rows else marker)
+
+    def commit_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM ds_commit")[0][0])
+
+    def head_ids(self) -> set[bytes]:
+        rows = self._query(
+            "SELECT c.commit_id FROM ds_commit c WHERE NOT EXISTS "
+            "(SELECT 1 FROM ds_commit x WHERE x.parent_id = c.commit_id) AND NOT EXISTS "
+            f"(SELECT 1 FROM ds_commit m WHERE m.type = {MERGE} AND m.target_id = c.commit_id)"
+        )
+        return {_raw(r[0]) for r in rows}
+
+    def remove_commit(self, commit_id: bytes) -> None:
+        with self._write("deleting a commit") as conn:
+            conn.execute("DELETE FROM ds_commit WHERE commit_id = ?", (_hex(commit_id),))
+            self._forget_index(conn, [_hex(commit_id)])
+
+    def remove_all_but_first(self) -> None:
+        with self._write("resetting the commits", "EXCLUSIVE") as conn:
+            first = conn.execute("SELECT rowid FROM ds_commit ORDER BY rowid LIMIT 1").fetchone()
+            if first is None:
+                return
+            gone = [r[0] for r in conn.execute("SELECT commit_id FROM ds_commit WHERE rowid > ?", (first[0],))]
+            conn.execute("DELETE FROM ds_commit WHERE rowid > ?", (first[0],))
+            self._forget_index(conn, gone)
+
+    # --- the document index cache -------------------------------------------------------------
+    def _save_index(self, conn: sqlite3.Connection, commit_id: bytes, entries: list[tuple[Any, bool]]) -> None:
+        hex_id = _hex(commit_id)
+        conn.execute("INSERT OR IGNORE INTO cdb_indexed (commit_id) VALUES (?)", (hex_id,))
+        conn.executemany(
+            "INSERT INTO cdb_doc_index (commit_id, attachment, instance, concept, has_set) VALUES (?, ?, ?, ?, ?)",
+            [(hex_id, dk[0], dk[1], dk[2], 1 if has_set else 0) for dk, has_set in entries],
+        )
+
+    def _forget_index(self, conn: sqlite3.Connection, hex_ids: list[str]) -> None:
+        for hex_id in hex_ids:
+            conn.execute("DELETE FROM cdb_doc_index WHERE commit_id = ?", (hex_id,))
+            conn.execute("DELETE FROM cdb_indexed WHERE commit_id = ?", (hex_id,))
+
+    def persists_index(self) -> bool:
+        return True
+
+    def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
+        """commit id -> [(doc key, has Document_Set)] for the commits the cache covers (all of
+        them, or those of ``commit_ids``)."""
+        try:
+            if commit_ids is None:
+                indexed = self._query("SELECT commit_id FROM cdb_indexed")
+                rows = self._query("SELECT commit_id, attachment, instance, concept, has_set FROM cdb_doc_index")
+            else:
+                indexed, rows = [], []
+                hex_ids = [_hex(c) for c in commit_ids]
+                for start in range(0, len(hex_ids), 500):
+                    chunk = hex_ids[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    indexed += self._query(f"SELECT commit_id FROM cdb_indexed WHERE commit_id IN ({marks})", chunk)
+                    rows += self._query(
+                        "SELECT commit_id, attachment, instance, concept, has_set FROM cdb_doc_index "
+                        f"WHERE commit_id IN ({marks})", chunk,
+                    )
+        except StorageError:
+            return {}  # a read-only file written by another program has no cache tables
+        result: dict[bytes, list[tuple[Any, bool]]] = {_raw(r[0]): [] for r in indexed}
+        for commit_id, att, inst, concept, has_set in rows:
+            entries = result.get(_raw(commit_id))
+            if entries is not None:
+                entries.append(((bytes(att), bytes(inst), bytes(concept)), bool(has_set)))
+        return result
+
+    def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
+        """Persist index rows for commits indexed after the fact (catch-up)."""
+        if self._readonly or not batch:
+            return
+        with self._write("updating the document index") as conn:
+            for commit_id, entries in batch:
+                if conn.execute("SELECT 1 FROM cdb_indexed WHERE commit_id = ?", (_hex(commit_id),)).fetchone():
+                    continue
+                self._save_index(conn, commit_id, entries)
+
+    # --- blobs ---------------------------------------------------------------------------------
+    def get_blob(self, blob_id: bytes) -> BlobRecord | None:
+        rows = self._query(
+            "SELECT layout, data FROM ds_blob WHERE identifier = ? AND frozen = 1 ORDER BY start", (_hex(blob_id),)
+        )
+        if not rows:
+            return None
+        return BlobRecord(blob_id, rows[0][0], b"".join(bytes(r[1] or b"") for r in rows))
+
+    def has_blob(self, blob_id: bytes) -> bool:
+        return bool(self._query("SELECT 1 FROM ds_blob WHERE identifier = ? LIMIT 1", (_hex(blob_id),)))
+
+    def insert_blob(self, blob: BlobRecord) -> bool:
+        size = len(blob.data)
+        with self._write("writing a blob") as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO ds_blob (identifier, layout, size, chunked, start, end, frozen, stream, data) "
+                "VALUES (?, ?, ?, 0, 0, ?, 1, 0, ?)",
+                (_hex(blob.blob_id), blob.layout, size, max(size - 1, 0), blob.data),
+            )
+            return cur.rowcount == 1
+
+    def blob_id_list(self) -> list[bytes]:
+        rows = self._query("SELECT DISTINCT identifier FROM ds_blob WHERE frozen = 1 ORDER BY rowid")
+        return [_raw(r[0]) for r in rows if len(r[0]) == 40]
+
+    def blob_sizes(self) -> dict[bytes, tuple[str, int]]:
+        rows = self._query("SELECT identifier, layout, MAX(size) FROM ds_blob WHERE frozen = 1 GROUP BY identifier")
+        return {_raw(r[0]): (r[1], int(r[2])) for r in rows if len(r[0]) == 40}
+
+    # --- transactions --------------------------------------------------------------------------
+    def begin_transaction(self, mode: str = "Deferred") -> None:
+        if mode not in TRANSACTION_MODES:
+            raise StorageError(f"unknown transaction mode {mode!r}; use one of {', '.join(TRANSACTION_MODES)}")
+        self._lock.acquire()
+        try:
+            if self._live().in_transaction:
+                raise StorageError("a transaction is already in progress")
+            if self._readonly and mode != "Deferred":
+                raise ReadOnlyError(f"the database {self._path!r} is open read-only")
+            self._conn.execute(f"BEGIN {mode.upper()}")
+        except sqlite3.Error as e:
+            self._lock.release()
+            raise _translate(e, f"beginning a {mode} transaction") from e
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def commit(self) -> None:
+        if not self._conn.in_transaction:
+            raise StorageError("no transaction in progress")
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise _translate(e, "committing") from e
+        finally:
+            self._lock.release()
+
+    def rollback(self) -> None:
+        if not self._conn.in_transaction:
+            raise StorageError("no transaction in progress")
+        try:
+            self._conn.execute("ROLLBACK")
+        finally:
+            self._lock.release()
+
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._safe_close()
+
+
+def _schema_problem(conn: sqlite3.Connection) -> str | None:
+    """None when the three tables exist with their columns, else what is wrong."""
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as e:
+        return str(e)
+    for table, columns in _TABLE_COLUMNS.items():
+        if table not in tables:
+            return f"table {table} is missing"
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        missing = columns - have
+        if missing:
+            return f"table {table} lacks columns {', '.join(sorted(missing))}"
+    return None

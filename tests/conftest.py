@@ -1,0 +1,96 @@
+"""Shared fixtures: in-memory databases built from DSM text, the Tuto model, a rich test model
+and a controllable clock for commit timestamps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from commitdb import CommitDatabase, DSMBuilder
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+# A model exercising every kind of path component and container the engine replays.
+MODEL_DSM = """
+namespace T {0d6e7b4c-1f23-4a5b-8c9d-0e1f2a3b4c5d} {
+concept Thing;
+concept Other;
+enum Mood { calm, banned, happy };
+struct Login { string nickname; string password; };
+struct Inner { int64 a; string b; };
+struct Profile {
+  string name;
+  int32 age;
+  optional<string> nick;
+  set<string> tags;
+  map<string, int64> counters;
+  vector<string> history;
+  xarray<string> notes;
+  tuple<int64, string> pair;
+  vec<float, 3> pos;
+  variant<int64, string> v;
+  Inner inner;
+  map<string, Login> logins;
+  Mood mood;
+  int8 small;
+  optional<Inner> extra;
+  blob_id picture;
+};
+struct Ref { key<Other> other; string label; };
+attachment<Thing, Profile> profile;
+attachment<Thing, Login> login;
+attachment<Other, Ref> ref;
+};
+"""
+
+
+def build_db(text: str) -> tuple[CommitDatabase, dict[str, Any]]:
+    """An in-memory database holding the definitions of ``text``, and their injected names."""
+    builder = DSMBuilder()
+    builder.append("model.dsm", text)
+    report, _, definitions = builder.parse()
+    assert not report.has_error(), str(report)
+    db = CommitDatabase.create_in_memory()
+    db.extend_definitions(definitions)
+    names: dict[str, Any] = {}
+    definitions.inject(names)
+    return db, names
+
+
+@pytest.fixture
+def make_db() -> Callable[[str], tuple[CommitDatabase, dict[str, Any]]]:
+    return build_db
+
+
+@pytest.fixture
+def tuto() -> tuple[CommitDatabase, dict[str, Any]]:
+    """(db, names) with the Tuto model of examples/tuto.dsm."""
+    return build_db((EXAMPLES / "tuto.dsm").read_text())
+
+
+@pytest.fixture
+def model() -> SimpleNamespace:
+    """The rich test model: ``db``, ``names``, ``P`` (profile), ``L`` (login), ``R`` (ref)."""
+    db, names = build_db(MODEL_DSM)
+    return SimpleNamespace(db=db, names=names, P=names["T_A_THING_PROFILE"], L=names["T_A_THING_LOGIN"],
+                           R=names["T_A_OTHER_REF"])
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """Fixes commit timestamps: each commit takes ``clock[0]`` seconds, then it advances by 1."""
+    import commitdb.database
+
+    now = [1000.0]
+
+    def fake_now() -> float:
+        value = now[0]
+        now[0] += 1.0
+        return value
+
+    monkeypatch.setattr(commitdb.database, "now_ms", fake_now)
+    yield now
