@@ -155,7 +155,9 @@ class Reader:
     def _take(self, n: int) -> bytes:
         end = self.pos + n
         if n < 0 or end > len(self.data):
-            raise CorruptedDataError(f"truncated data: needed {n} bytes at offset {self.pos}, have {len(self.data) - self.pos}")
+            raise CorruptedDataError(
+                f"truncated data: needed {n} bytes at offset {self.pos}, have {len(self.data) - self.pos}"
+            )
         chunk = bytes(self.data[self.pos:end])
         self.pos = end
         return chunk
@@ -164,7 +166,9 @@ class Reader:
         if self.token:
             got = self._take(1)[0]
             if got != expected:
-                raise CorruptedDataError(f"unexpected token {got:#04x} at offset {self.pos - 1}, expected {expected:#04x}")
+                raise CorruptedDataError(
+                    f"unexpected token {got:#04x} at offset {self.pos - 1}, expected {expected:#04x}"
+                )
 
     def number(self, code: int) -> Any:
         st, tok = _NUMBER[code]
@@ -665,7 +669,10 @@ def decode_definitions(data: bytes, token: bool = True) -> Any:
             else:
                 raise CorruptedDataError(f"unknown definition kind {code:#04x}")
             if t.rid != rid:
-                raise CorruptedDataError(f"definition {ns.name()}::{name}: runtime id {S.ValueUUId(rid)} does not match its content ({S.ValueUUId(t.rid)})")
+                raise CorruptedDataError(
+                    f"definition {ns.name()}::{name}: runtime id {S.ValueUUId(rid)} does not match its content "
+                    f"({S.ValueUUId(t.rid)})"
+                )
             by_rid[rid] = defs.add_type(t)
         for _ in range(r.count(1)):
             ns = T.NameSpace(r.uuid(), r.string())

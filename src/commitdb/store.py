@@ -44,7 +44,7 @@ class CommitStoreNotifying:
             return
         try:
             method(*args)
-        except Exception:  # noqa: BLE001 - a failing notifier must never break the store
+        except Exception:  # a failing notifier must never break the store
             pass
 
 
@@ -155,7 +155,7 @@ class CommitStore:
         mutable = CommitMutableState(self.state())
         try:
             result = fn(mutable.attachment_mutating(), *args)
-        except Exception as error:  # noqa: BLE001 - reported to the notifier, per contract
+        except Exception as error:  # reported to the notifier, per contract
             self._notify("notify_dispatch_error", error)
             return None
         commit_id = db.commit_mutations(label, mutable)

@@ -357,7 +357,7 @@ def test_struct_from_partial_dict_and_assignment() -> None:
     with pytest.raises(AttributeError):
         login.email = "x"
     with pytest.raises(AttributeError):
-        login.email  # noqa: B018
+        login.email
     with pytest.raises(AttributeError):
         Value.create(LOGIN, {"nickname": "a", "email": "x"})
     with pytest.raises(TypeMismatchError):

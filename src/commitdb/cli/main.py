@@ -38,7 +38,7 @@ def run_example(model: Path | None) -> None:
 
     path = model or EXAMPLES / "tuto.dsm"
     builder = DSMBuilder.assemble(str(path))
-    report, dsm_definitions, definitions = builder.parse()
+    report, _, definitions = builder.parse()
     if report.has_error():
         click.echo(str(report), err=True)
         sys.exit(1)

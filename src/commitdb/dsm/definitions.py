@@ -102,7 +102,8 @@ class Attachment:
         return hash(self.rid)
 
     def __str__(self) -> str:
-        return f"attachment<{_short(self.concept_type())}, {_short(self._doc_type)}> {self._namespace.name()}::{self._name}"
+        types = f"{_short(self.concept_type())}, {_short(self._doc_type)}"
+        return f"attachment<{types}> {self._namespace.name()}::{self._name}"
 
     def __repr__(self) -> str:
         return str(self)
@@ -215,7 +216,10 @@ class Definitions:
         return [t for t in self.types() if name in (t.name(), str(t))]  # type: ignore[attr-defined]
 
     def query_attachments(self, name: str) -> list[Attachment]:
-        return [a for a in self.attachments() if name in (a.name(), a.identifier(), f"{a.namespace().name()}::{a.name()}")]
+        return [
+            a for a in self.attachments()
+            if name in (a.name(), a.identifier(), f"{a.namespace().name()}::{a.name()}")
+        ]
 
     def is_empty(self) -> bool:
         return not self._types and not self._attachments

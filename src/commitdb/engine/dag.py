@@ -151,7 +151,7 @@ class Dag:
         if len(items) == n:
             items.append(h.id)  # extend the shared list: L(p) stays its prefix
             return Linearization(items, n + 1)
-        fresh = items[:n] + [h.id]
+        fresh = [*items[:n], h.id]
         return Linearization(fresh, n + 1)
 
     def merge_linearization(self, ours: bytes, theirs: bytes) -> Linearization:

@@ -17,8 +17,6 @@ DOCUMENT_SET, DOCUMENT_UPDATE, SET_UNION, SET_SUBTRACT, MAP_UNION = 0, 1, 2, 3, 
 MAP_SUBTRACT, MAP_UPDATE, XARRAY_INSERT, XARRAY_UPDATE, XARRAY_REMOVE = 5, 6, 7, 8, 9
 OPCODE_NAMES = ("Document_Set", "Document_Update", "Set_Union", "Set_Subtract", "Map_Union",
                 "Map_Subtract", "Map_Update", "XArray_Insert", "XArray_Update", "XArray_Remove")
-_WITH_VALUE = {DOCUMENT_SET, DOCUMENT_UPDATE, SET_UNION, SET_SUBTRACT, MAP_UNION, MAP_SUBTRACT, MAP_UPDATE, XARRAY_UPDATE}
-_WITH_PATH = set(range(1, 10))
 
 DocKey = tuple[bytes, bytes, bytes]  # (attachment rid, instance id, concept rid)
 

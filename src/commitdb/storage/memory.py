@@ -82,7 +82,10 @@ class MemoryBackend(CommitDatabasing):
             self._heads[h.id] = None
         else:
             self._heads.pop(h.id, None)
-        for ref, counts in ((h.parent, self._children), *(((h.target, self._nephews),) if h.type_code == MERGE else ())):
+        links = [(h.parent, self._children)]
+        if h.type_code == MERGE:
+            links.append((h.target, self._nephews))
+        for ref, counts in links:
             if ref not in self._commits and delta > 0:
                 continue
             n = counts.get(ref, 0) + delta
