@@ -545,6 +545,9 @@ def _decode_key(t: T.TypeKey, instance: bytes, concept_rid: bytes, named: Callab
         found = named(T.CONCEPT, concept_rid) if named is not None else None
         if not isinstance(found, T.TypeConcept):
             raise CorruptedDataError(f"a key refers to the unknown concept {S.ValueUUId(concept_rid)}")
+        if isinstance(target, T.TypeConcept) and not found.is_a(target):
+            # a concept's ancestry is part of its runtime id, so this never depends on the definitions
+            raise CorruptedDataError(f"a {t} value refers to an instance of {found}")
         k._concept = found
     return k
 

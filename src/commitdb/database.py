@@ -19,6 +19,7 @@ from commitdb.engine.dag import Dag
 from commitdb.engine.index import DocIndex
 from commitdb.engine.mutable import CommitMutableState
 from commitdb.engine.program import CommitProgram, decode_program, encode_program, index_entries
+from commitdb.engine.snapshots import Snapshot, SnapshotCache
 from commitdb.engine.state import CommitState, build_merge_state, build_state
 from commitdb.errors import (
     BlobNotFoundError,
@@ -101,10 +102,14 @@ class CommitDatabase:
         self._dag = Dag()
         self._index = DocIndex()
         self._programs: OrderedDict[bytes, CommitProgram] = OrderedDict()
+        self._snapshots = SnapshotCache()
         self._defs: Any = None
         self._defs_bytes: bytes | None = None
         self._seen_version: int | None = None
         self._marker = 0
+        # Commits whose stored id does not re-hash: commit id -> the error message. They stay in
+        # the DAG (so the database opens) but reading them, or a state built on them, raises.
+        self._corrupted: dict[bytes, str] = {}
         self._closed = False
         self._refresh()
 
@@ -154,10 +159,15 @@ class CommitDatabase:
                 # Commits disappeared (delete/reset elsewhere): rebuild every view.
                 self._dag, self._index = Dag(), DocIndex()
                 self._programs.clear()
+                self._snapshots.clear()
+                self._corrupted.clear()
                 fresh, marker = self._backend.headers_since(0)
             self._marker = marker
             for h in fresh:
                 self._dag.add(h)
+                if h.type_code != MUTATIONS:
+                    # A toggle or merge has no data: its header alone must re-hash.
+                    self._check_id(h, b"")
             self._index_headers(fresh)
 
     def _index_headers(self, headers: list[CommitHeader]) -> None:
@@ -172,7 +182,11 @@ class CommitDatabase:
         for cid in mutations:
             entries = persisted.get(cid)
             if entries is None:
-                entries = index_entries(self.engine_program(cid))
+                try:
+                    program = self.engine_program(cid)
+                except CorruptedDataError:
+                    continue  # remembered in _corrupted: states built on it raise
+                entries = index_entries(program)
                 computed.append((cid, entries))
             self._index.add_entries(cid, entries)
         if computed and not self._backend.is_readonly():
@@ -184,8 +198,10 @@ class CommitDatabase:
             self._dag = Dag()
             self._index = DocIndex()
             self._programs.clear()
+            self._snapshots.clear()
             self._seen_version = None
             self._marker = 0
+            self._corrupted.clear()
 
     def _mark_seen(self) -> None:
         self._seen_version = self._backend.data_version()
@@ -194,6 +210,9 @@ class CommitDatabase:
     def engine_dag(self) -> Dag:
         self._refresh()
         return self._dag
+
+    def engine_snapshots(self) -> SnapshotCache:
+        return self._snapshots
 
     def engine_index(self) -> DocIndex:
         return self._index
@@ -220,13 +239,26 @@ class CommitDatabase:
                 self._programs.popitem(last=False)
         return program
 
-    @staticmethod
-    def _verify(data: CommitData) -> None:
-        computed = data.computed_id()
-        if computed != data.header().id:
-            raise CorruptedDataError(
-                f"Corrupted commit data, expected {data.header().id.hex()}, got {computed.hex()}"
+    def _verify(self, data: CommitData) -> None:
+        """CorruptedDataError unless the stored id re-hashes from the header and data."""
+        self._check_id(data.header(), data.data())
+        message = self._corrupted.get(data.header().id)
+        if message is not None:
+            raise CorruptedDataError(message)
+
+    def _check_id(self, header: CommitHeader, data: bytes) -> None:
+        """Remember ``header`` as corrupted when its id does not re-hash (SPEC §5)."""
+        computed = compute_commit_id(header.parent, header.type_code, header.target, data)
+        if computed != header.id:
+            self._corrupted[header.id] = (
+                f"Corrupted commit data, expected {header.id.hex()}, got {computed.hex()}"
             )
+
+    def _check_not_corrupted(self, commit_ids: Any) -> None:
+        """CorruptedDataError when a corrupted commit is among ``commit_ids`` (a linearisation)."""
+        for cid, message in self._corrupted.items():
+            if cid in commit_ids:
+                raise CorruptedDataError(message)
 
     # --- metadata ------------------------------------------------------------------------------
     def commit_databasing(self) -> CommitDatabasing:
@@ -322,7 +354,16 @@ class CommitDatabase:
         ops = list(mutable_state.raw_opcodes())
         data = encode_program(ops)
         cid = compute_commit_id(parent, MUTATIONS, ZERO_ID, data)
-        return self._store(CommitHeader(cid, parent, MUTATIONS, ZERO_ID, now_ms(), str(label)), data, CommitProgram(ops))
+        program = CommitProgram(ops)
+        commit_id = self._store(CommitHeader(cid, parent, MUTATIONS, ZERO_ID, now_ms(), str(label)), data, program)
+        if mutable_state.is_on_commit():
+            # The working copy is exactly the state at the new commit for the documents it
+            # touched: keep them as replay starting points for the next reads.
+            lin, disabled = self._dag.linearize(cid), self._dag.disabled(cid)
+            for dk in program.doc_keys():
+                doc = mutable_state.working_document(dk)
+                self._snapshots.put(cid, dk, Snapshot(None if doc is None else doc.copy(), lin, disabled))
+        return commit_id
 
     def merge_commit(self, label: str, parent_id: Any, merged_id: Any) -> ValueCommitId:
         parent, merged = self._require(parent_id), self._require(merged_id)
@@ -353,6 +394,11 @@ class CommitDatabase:
             self._dag.remove(cid)
             self._index.remove(cid)
             self._programs.pop(cid, None)
+            self._snapshots.clear()
+            self._corrupted.pop(cid, None)
+            # A backend may reuse the position of the removed commit (SQLite reuses the largest
+            # rowid): restart the catch-up marker, which only costs one re-listing of headers.
+            self._marker = 0
             self._mark_seen()
 
     def reset_commits(self) -> None:
@@ -422,14 +468,20 @@ class CommitDatabase:
         if cid == ZERO_ID:
             return self.initial_state()
         self._require(cid)
-        return build_state(self, cid)
+        state = build_state(self, cid)
+        if self._corrupted:
+            self._check_not_corrupted(self._dag.linearize(cid))
+        return state
 
     def initial_state(self) -> CommitState:
         self._refresh()
         return build_state(self, ZERO_ID)
 
     def merge_state(self, ours: Any, theirs: Any) -> CommitState:
-        return build_merge_state(self, self._require(ours), self._require(theirs))
+        state = build_merge_state(self, self._require(ours), self._require(theirs))
+        if self._corrupted:
+            self._check_not_corrupted(state.linearization())
+        return state
 
     def reduce_heads(self, anchor: Any = None) -> ValueCommitId | None:
         from commitdb.engine.helpers import CommitDatabaseHelper

@@ -508,3 +508,15 @@ def test_writer_reader_primitives() -> None:
     write_value(w2, ValueInt32(1))
     assert w2.getvalue() == b"\x01\x00\x00\x00"
     assert encode_type(TypeMap(STRING, INT32)) == bytes([0x17, 0x0F, 0x08])
+
+
+def test_key_of_an_unrelated_concept_is_corrupted() -> None:
+    group = TypeConcept(NS, "Group")
+    admin = TypeConcept(NS, "Admin", USER)
+    defs = defs_of(USER, group, admin)
+    inst = "11" * 16
+    with pytest.raises(CorruptedDataError):
+        decode_value(bytes.fromhex(inst + group.rid.hex()), TypeKey(USER), defs)
+    child = decode_value(bytes.fromhex(inst + admin.rid.hex()), TypeKey(USER), defs)
+    assert child.type_concept() == admin
+    assert decode_value(bytes.fromhex(inst + group.rid.hex()), TypeKey(TypeAnyConcept()), defs).type_concept() == group

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commitdb.errors import (
     KeyTypeError,
@@ -128,6 +130,13 @@ def test_struct_repr_field_order() -> None:
 )
 def test_scalar_reprs(value: Value, text: str) -> None:
     assert repr(value) == text
+
+
+def test_float32_repr_near_the_largest_float() -> None:
+    # the shorter candidate texts round beyond the largest binary32: printing must not raise
+    assert repr(ValueFloat(3.4025001647762064e38)) == "3.4025002e+38"
+    assert repr(ValueFloat(3.4028234663852886e38)) == "3.4028235e+38"
+    assert ValueFloat(float("3.4028235e+38")) == ValueFloat(3.4028234663852886e38)
 
 
 def test_float32_value_is_rounded_but_prints_shortest() -> None:
@@ -470,3 +479,52 @@ def test_zero_value_details() -> None:
     s = Value.create(PROFILE)
     assert s.level == 3  # the declared default, not the zero
     assert repr(s.status) == ".active"
+
+
+# --- printed reals read back to the same value -------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(width=32, allow_nan=False, allow_infinity=False))
+def test_float32_repr_is_shortest_round_trip(x: float) -> None:
+    v = ValueFloat(x)
+    text = repr(v)
+    assert ValueFloat(float(text)) == v
+    assert "." in text or "e" in text or "inf" in text
+    # no shorter decimal form reads back to the same binary32
+    digits = len(text.lstrip("-").split("e")[0].replace(".", "").strip("0")) if "e" not in text else None
+    if digits is not None and digits > 1:
+        assert ValueFloat(float(f"{x:.{digits - 1}g}")) != v
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_double_repr_round_trip(x: float) -> None:
+    assert float(repr(ValueDouble(x))) == x
+
+
+def test_optional_of_optional_holds_a_nil_inner_optional() -> None:
+    inner_t = TypeOptional(STRING)
+    outer_t = TypeOptional(inner_t)
+    nil_inner = Value.create(inner_t)
+    held = Value.create(outer_t, nil_inner)
+    assert repr(held) == "Optional(nil)"
+    assert not held.is_nil()
+    assert held != Value.create(outer_t)
+    assert repr(Value.create(outer_t, Value.create(inner_t, "a"))) == "Optional(Optional('a'))"
+    assert repr(ValueOptional(outer_t, nil_inner)) == "Optional(nil)"
+    # a nil optional of another element type still converts to nil
+    assert repr(Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32())))) == "nil"
+    assert repr(Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32()), 5))) == "Optional(5)"
+
+
+def test_variant_with_any_alternative_holds_the_any() -> None:
+    t = TypeVariant([TypeAny(), STRING])
+    v = Value.create(t, ValueAny(ValueBool(True)))
+    assert v.index() == 0
+    assert repr(v) == "true"
+    assert Value.create(t, ValueAny()).index() == 0
+    assert Value.create(t, ValueString("s")).index() == 1
+    nested = TypeVariant([TypeVariant([TypeInt64(), STRING]), TypeBool()])
+    inner = Value.create(TypeVariant([TypeInt64(), STRING]), "x")
+    assert Value.create(nested, inner).index() == 0

@@ -15,43 +15,67 @@ one list in total and extending a head is O(1).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from commitdb.storage.base import DISABLE, ENABLE, MERGE, ZERO_ID, CommitHeader
+from commitdb.storage.base import DISABLE, ENABLE, MERGE, MUTATIONS, ZERO_ID, CommitHeader
+
+
+class SharedList:
+    """An append-only list of commit ids with their positions; shared by the linearisations
+    of a chain, each seeing a prefix."""
+
+    __slots__ = ("items", "pos")
+
+    def __init__(self, items: list[bytes]) -> None:
+        self.items = items
+        self.pos = {x: i for i, x in enumerate(items)}
+
+    def append(self, commit_id: bytes) -> None:
+        self.pos[commit_id] = len(self.items)
+        self.items.append(commit_id)
 
 
 class Linearization:
-    """The first ``n`` items of a (possibly shared, append-only) list of commit ids."""
+    """The first ``n`` items of a shared, append-only list of commit ids."""
 
-    __slots__ = ("_items", "_n", "_positions")
+    __slots__ = ("_n", "_shared")
 
-    def __init__(self, items: list[bytes], n: int) -> None:
-        self._items, self._n = items, n
-        self._positions: dict[bytes, int] | None = None
+    def __init__(self, shared: SharedList, n: int) -> None:
+        self._shared, self._n = shared, n
+
+    @staticmethod
+    def of(items: list[bytes]) -> Linearization:
+        return Linearization(SharedList(items), len(items))
 
     def __len__(self) -> int:
         return self._n
 
     def ids(self) -> list[bytes]:
-        return self._items[: self._n]
+        return self._shared.items[: self._n]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        items = self._items
+    def slice(self, start: int) -> list[bytes]:
+        """The ids from ``start`` to the end of this linearisation."""
+        return self._shared.items[start: self._n]
+
+    def __iter__(self) -> Iterator[bytes]:
+        items = self._shared.items
         return (items[i] for i in range(self._n))
 
     def reversed_ids(self) -> Iterable[bytes]:
-        items = self._items
+        items = self._shared.items
         return (items[i] for i in range(self._n - 1, -1, -1))
 
-    def positions(self) -> dict[bytes, int]:
-        """commit id -> index in this linearisation (built once)."""
-        if self._positions is None:
-            items = self._items
-            self._positions = {items[i]: i for i in range(self._n)}
-        return self._positions
+    def position(self, commit_id: bytes) -> int | None:
+        """The index of ``commit_id`` in this linearisation, or None."""
+        p = self._shared.pos.get(commit_id)
+        return p if p is not None and p < self._n else None
 
     def __contains__(self, commit_id: bytes) -> bool:
-        return commit_id in self.positions()
+        return self.position(commit_id) is not None
+
+    def is_prefix_of(self, other: Linearization) -> bool:
+        """Cheap check: True only when both share a list and this one is not longer."""
+        return self._shared is other._shared and self._n <= other._n
 
 
 class Dag:
@@ -64,6 +88,7 @@ class Dag:
         self.heads: dict[bytes, None] = {}
         self._lin: dict[bytes, Linearization] = {}
         self._enabled: dict[bytes, dict[bytes, bool]] = {}
+        self._disabled: dict[bytes, frozenset[bytes]] = {}
         for h in headers:
             self.add(h)
 
@@ -102,6 +127,7 @@ class Dag:
         # Cached linearisations may share lists with the removed commit: drop them all.
         self._lin.clear()
         self._enabled.clear()
+        self._disabled.clear()
 
     def header(self, commit_id: bytes) -> CommitHeader | None:
         return self.headers.get(commit_id)
@@ -143,24 +169,21 @@ class Dag:
         if h.type_code == MERGE and h.target in self._lin:
             base = parent.ids() if parent is not None else []
             seen = set(base)
-            items = base + [x for x in self._lin[h.target] if x not in seen] + [h.id]
-            return Linearization(items, len(items))
+            return Linearization.of([*base, *(x for x in self._lin[h.target] if x not in seen), h.id])
         if parent is None:
-            return Linearization([h.id], 1)
-        items, n = parent._items, parent._n
-        if len(items) == n:
-            items.append(h.id)  # extend the shared list: L(p) stays its prefix
-            return Linearization(items, n + 1)
-        fresh = [*items[:n], h.id]
-        return Linearization(fresh, n + 1)
+            return Linearization.of([h.id])
+        shared, n = parent._shared, parent._n
+        if len(shared.items) == n:
+            shared.append(h.id)  # extend the shared list: L(p) stays its prefix
+            return Linearization(shared, n + 1)
+        return Linearization.of([*shared.items[:n], h.id])
 
     def merge_linearization(self, ours: bytes, theirs: bytes) -> Linearization:
         """L of a virtual merge(ours, theirs), without the merge commit itself."""
         base = self.linearize(ours).ids() if ours != ZERO_ID else []
         seen = set(base)
-        extra = [x for x in self.linearize(theirs)] if theirs != ZERO_ID else []
-        items = base + [x for x in extra if x not in seen]
-        return Linearization(items, len(items))
+        extra = list(self.linearize(theirs)) if theirs != ZERO_ID else []
+        return Linearization.of(base + [x for x in extra if x not in seen])
 
     def brought_in(self, merge_id: bytes) -> list[bytes]:
         """The commits a merge brought in: L(target) minus L(parent)."""
@@ -195,6 +218,36 @@ class Dag:
         if key is not None:
             self._enabled[key] = decided
         return decided
+
+    def disabled(self, commit_id: bytes) -> frozenset[bytes]:
+        """The commits disabled in the state at ``commit_id``. A Mutations commit adds no toggle,
+        so it shares its parent's set; other commits walk their linearisation."""
+        cached = self._disabled.get(commit_id)
+        if cached is not None:
+            return cached
+        chain: list[bytes] = []
+        x = commit_id
+        base: frozenset[bytes] | None = None
+        while True:
+            found = self._disabled.get(x)
+            if found is not None:
+                base = found
+                break
+            h = self.headers[x]
+            if h.type_code != MUTATIONS:
+                break
+            chain.append(x)
+            if h.parent == ZERO_ID or h.parent not in self.headers:
+                base = frozenset()
+                break
+            x = h.parent
+        if base is None:  # x is a toggle or a merge: walk its linearisation
+            decided = self.enabled_map(self.linearize(x))
+            base = frozenset(c for c, flag in decided.items() if not flag)
+            self._disabled[x] = base
+        for c in chain:
+            self._disabled[c] = base
+        return self._disabled[commit_id]
 
     # --- ancestry --------------------------------------------------------------------------
     def is_ancestor(self, ancestor: bytes, descendant: bytes) -> bool:

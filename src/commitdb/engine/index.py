@@ -15,6 +15,7 @@ class DocIndex:
 
     def __init__(self) -> None:
         self.commits_by_doc: dict[DocKey, list[bytes]] = {}
+        self.touch_sets: dict[DocKey, set[bytes]] = {}
         self.docs_by_attachment: dict[bytes, dict[DocKey, None]] = {}
         self.sets: set[tuple[bytes, DocKey]] = set()
         self.indexed: set[bytes] = set()
@@ -25,6 +26,7 @@ class DocIndex:
         self.indexed.add(commit_id)
         for dk in program.doc_keys():
             self.commits_by_doc.setdefault(dk, []).append(commit_id)
+            self.touch_sets.setdefault(dk, set()).add(commit_id)
             self.docs_by_attachment.setdefault(dk[0], {})[dk] = None
             if any(op.code == DOCUMENT_SET for op in program.doc_opcodes(dk)):
                 self.sets.add((commit_id, dk))
@@ -36,6 +38,7 @@ class DocIndex:
         self.indexed.add(commit_id)
         for dk, has_set in entries:
             self.commits_by_doc.setdefault(dk, []).append(commit_id)
+            self.touch_sets.setdefault(dk, set()).add(commit_id)
             self.docs_by_attachment.setdefault(dk[0], {})[dk] = None
             if has_set:
                 self.sets.add((commit_id, dk))
@@ -47,10 +50,14 @@ class DocIndex:
         for dk, ids in list(self.commits_by_doc.items()):
             if commit_id in ids:
                 ids.remove(commit_id)
+                self.touch_sets[dk].discard(commit_id)
                 self.sets.discard((commit_id, dk))
 
     def commits_touching(self, doc_key: DocKey) -> list[bytes]:
         return self.commits_by_doc.get(doc_key, [])
+
+    def touching_set(self, doc_key: DocKey) -> set[bytes]:
+        return self.touch_sets.get(doc_key, set())
 
     def doc_keys(self, attachment_rid: bytes) -> list[DocKey]:
         return list(self.docs_by_attachment.get(attachment_rid, {}))

@@ -56,6 +56,11 @@ class CommitMutableState:
     def parent_id(self) -> bytes:
         return self._state.raw_commit_id()
 
+    def is_on_commit(self) -> bool:
+        """Whether the base state is the state at its commit (or the initial state), not a
+        virtual merge: then the working copy is the state at the next commit."""
+        return self._state.raw_commit_id() != bytes(20) or not self._state.linearization()
+
     def attachment_mutating(self) -> AttachmentMutating:
         return AttachmentMutating(self)
 

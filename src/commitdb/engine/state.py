@@ -15,6 +15,7 @@ from commitdb.engine.dag import Dag, Linearization
 from commitdb.engine.index import DocIndex
 from commitdb.engine.program import DOCUMENT_SET, CommitProgram, DocKey
 from commitdb.engine.replay import apply_opcode
+from commitdb.engine.snapshots import Snapshot, SnapshotCache
 from commitdb.errors import KeyTypeError, UnknownAttachmentError
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitHeader
 from commitdb.values import containers as C
@@ -35,6 +36,8 @@ class CommitSource(Protocol):
     def engine_definitions(self) -> Any: ...
 
     def engine_has_blob(self, blob_id: bytes) -> bool: ...
+
+    def engine_snapshots(self) -> SnapshotCache: ...
 
 
 def check_attachment(definitions: Any, attachment: Any) -> None:
@@ -107,11 +110,11 @@ class CommitState:
     """The documents at one commit (or at a virtual merge, whose commit id is zero)."""
 
     def __init__(self, source: CommitSource, commit_id: bytes, lin: Linearization | None,
-                 enabled: dict[bytes, bool] | None = None) -> None:
+                 disabled: frozenset[bytes] = frozenset()) -> None:
         self._source = source
         self._commit_id = commit_id
         self._lin = lin
-        self._enabled = enabled if enabled is not None else {}
+        self._disabled = disabled
         self._docs: dict[DocKey, Value | None] = {}
         self._lock = threading.Lock()
 
@@ -136,14 +139,19 @@ class CommitState:
 
     def enabled_by_commit_id(self) -> dict[ValueCommitId, bool]:
         ids = self.linearization()
-        return {ValueCommitId(x): self._enabled.get(x, True) for x in ids}
+        disabled = self._disabled
+        flags = {ValueCommitId(x): x not in disabled for x in ids}
+        for x in disabled:  # toggle targets outside the linearisation keep their flag
+            flags.setdefault(ValueCommitId(x), False)
+        return flags
 
     def eval_actions(self) -> list[EvalAction]:
         """The linearisation, newest first."""
         if self._lin is None:
             return []
         dag = self._source.engine_dag()
-        return [EvalAction(self._source, dag.headers[x], self._enabled.get(x, True)) for x in self._lin.reversed_ids()]
+        disabled = self._disabled
+        return [EvalAction(self._source, dag.headers[x], x not in disabled) for x in self._lin.reversed_ids()]
 
     def cache_preload(self) -> None:
         """Build every document now (later reads are then plain lookups)."""
@@ -169,35 +177,66 @@ class CommitState:
         return doc
 
     def _rebuild(self, dk: DocKey) -> Value | None:
-        if self._lin is None:
+        lin = self._lin
+        if lin is None:
             return None
-        source = self._source
-        index = source.engine_index()
+        index = self._source.engine_index()
         touching = index.commits_touching(dk)
         if not touching:
             return None
-        positions = self._lin.positions()
-        relevant = sorted((positions[c], c) for c in touching if c in positions)
-        enabled = self._enabled
-        # Start from the last enabled commit with a Document_Set on this document: it
-        # supersedes everything before it.
+        disabled = self._disabled
+        # The best starting point: the latest snapshot of this document that this state agrees
+        # with. Then only the commits after it are replayed, found by scanning whichever is
+        # shorter: the linearisation after the snapshot, or the commits touching the document.
+        best: Snapshot | None = None
+        best_pos = -1
+        for cid, snap in self._source.engine_snapshots().for_document(dk):
+            p = lin.position(cid)
+            if p is not None and p > best_pos and snap.usable_for(lin, disabled):
+                best, best_pos = snap, p
+        if best is not None:
+            if len(lin) - best_pos - 1 <= len(touching):
+                touched = index.touching_set(dk)
+                sequence = [x for x in lin.slice(best_pos + 1) if x in touched]
+            else:
+                sequence = _in_order(lin, touching, after=best_pos)
+            doc = None if best.doc is None else best.doc.copy()
+            if not sequence:
+                return doc
+            return self._replay(dk, doc, sequence, from_set=False)
+        relevant = _in_order(lin, touching, after=-1)
+        if not relevant:
+            return None
         start = 0
-        for i in range(len(relevant) - 1, -1, -1):
-            cid = relevant[i][1]
-            if enabled.get(cid, True) and index.has_document_set(cid, dk):
+        for i in range(len(relevant) - 1, -1, -1):  # the last enabled Document_Set supersedes the rest
+            cid = relevant[i]
+            if cid not in disabled and index.has_document_set(cid, dk):
                 start = i
                 break
-        doc: Value | None = None
-        for i in range(start, len(relevant)):
-            cid = relevant[i][1]
-            flag = enabled.get(cid, True)
+        return self._replay(dk, None, relevant[start:], from_set=True)
+
+    def _replay(self, dk: DocKey, doc: Value | None, sequence: list[bytes], from_set: bool) -> Value | None:
+        """Apply the opcodes on ``dk`` of ``sequence`` (in order) to ``doc``; remember the result
+        as a snapshot at the last commit. With ``from_set``, the first commit starts at its last
+        Document_Set on the document."""
+        source, disabled = self._source, self._disabled
+        for i, cid in enumerate(sequence):
+            flag = cid not in disabled
             ops = source.engine_program(cid).doc_opcodes(dk)
-            if i == start and flag:
+            if i == 0 and from_set and flag:
                 last_set = max((j for j, op in enumerate(ops) if op.code == DOCUMENT_SET), default=0)
                 ops = ops[last_set:]
             for op in ops:
                 doc = apply_opcode(doc, op, flag)
+        self._remember(sequence[-1], dk, doc)
         return doc
+
+    def _remember(self, commit_id: bytes, dk: DocKey, doc: Value | None) -> None:
+        """Keep ``doc`` as a snapshot at ``commit_id`` when that commit's own view agrees."""
+        dag = self._source.engine_dag()
+        snap = Snapshot(doc, dag.linearize(commit_id), dag.disabled(commit_id))
+        if self._lin is not None and snap.usable_for(self._lin, self._disabled):
+            self._source.engine_snapshots().put(commit_id, dk, snap)
 
     def keys(self, attachment: Any) -> C.ValueSet:
         check_attachment(self.definitions(), attachment)
@@ -209,6 +248,17 @@ class CommitState:
 
     def __repr__(self) -> str:
         return f"CommitState({self._commit_id.hex()})"
+
+
+def _in_order(lin: Linearization, commit_ids: list[bytes], after: int) -> list[bytes]:
+    """The commits of ``commit_ids`` that ``lin`` holds after position ``after``, in its order."""
+    found = []
+    for c in commit_ids:
+        p = lin.position(c)
+        if p is not None and p > after:
+            found.append((p, c))
+    found.sort()
+    return [c for _, c in found]
 
 
 def key_value(definitions: Any, attachment: Any, dk: DocKey) -> C.ValueKey:
@@ -226,12 +276,12 @@ def build_state(source: CommitSource, commit_id: bytes) -> CommitState:
     if commit_id == ZERO_ID:
         return CommitState(source, ZERO_ID, None)
     dag = source.engine_dag()
-    lin = dag.linearize(commit_id)
-    return CommitState(source, commit_id, lin, dag.enabled_map(lin, key=commit_id))
+    return CommitState(source, commit_id, dag.linearize(commit_id), dag.disabled(commit_id))
 
 
 def build_merge_state(source: CommitSource, ours: bytes, theirs: bytes) -> CommitState:
     """The state merge_commit(ours, theirs) would give, without writing (commit id zero)."""
     dag = source.engine_dag()
     lin = dag.merge_linearization(ours, theirs)
-    return CommitState(source, ZERO_ID, lin, dag.enabled_map(lin))
+    decided = dag.enabled_map(lin)
+    return CommitState(source, ZERO_ID, lin, frozenset(c for c, flag in decided.items() if not flag))

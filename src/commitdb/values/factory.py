@@ -79,6 +79,9 @@ def _held(v: Value) -> Any:
 
 def _optional(t: T.TypeOptional, init: Any) -> Value:
     if isinstance(init, C.ValueOptional):
+        if init._type.rid == t.element_type().rid:
+            # optional<optional<X>> given an optional<X>: held as is, even when it is nil
+            return C.ValueOptional(t, init)
         return C.ValueOptional(t, None if init.is_nil() else init.unwrap(encoded=False))
     return C.ValueOptional(t, init)
 

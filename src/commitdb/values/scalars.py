@@ -54,8 +54,12 @@ def float32_text(x: float) -> str:
         return real_text(x)
     for digits in range(1, 10):
         text = f"{x:.{digits}g}"
-        if to_float32(float(text)) == x:
-            return real_text(float(text))
+        try:
+            if to_float32(float(text)) == x:
+                return real_text(float(text))
+        except RangeError:
+            # near the largest binary32 the rounded text may lie beyond it: not a candidate
+            continue
     return real_text(x)
 
 
