@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m commitdb run-example
+	$(BIN)/python -m commitdb run-example --database example.cdb
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests tools bench

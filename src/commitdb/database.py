@@ -136,6 +136,21 @@ class CommitDatabase:
         return CommitDatabase(SQLiteBackend(path, readonly=readonly))
 
     @staticmethod
+    def connect(host: str, port: int | str = "54321") -> CommitDatabase:
+        """A database served by a commit database server over TCP (ConnectionFailedError when
+        the server cannot be reached)."""
+        from commitdb.net.client import RemoteBackend
+
+        return CommitDatabase(RemoteBackend.connect(host, port))
+
+    @staticmethod
+    def connect_local(path: str) -> CommitDatabase:
+        """A database served by a commit database server over a unix socket."""
+        from commitdb.net.client import RemoteBackend
+
+        return CommitDatabase(RemoteBackend.connect_local(path))
+
+    @staticmethod
     def is_compatible(path: str) -> bool:
         from commitdb.storage.sqlite import SQLiteBackend
 
@@ -203,8 +218,12 @@ class CommitDatabase:
             self._marker = 0
             self._corrupted.clear()
 
-    def _mark_seen(self) -> None:
-        self._seen_version = self._backend.data_version()
+    def _note_own_write(self) -> None:
+        """After our own write: the views already hold it. If nobody else wrote since the views
+        were last refreshed, move the seen version past our write (no re-read needed)."""
+        versions = self._backend.last_write_versions()
+        if versions is not None and versions[0] == self._seen_version:
+            self._seen_version = versions[1]
 
     # --- engine source (see engine.state.CommitSource) -------------------------------------------
     def engine_dag(self) -> Dag:
@@ -232,7 +251,13 @@ class CommitDatabase:
         if data is None:
             raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
         self._verify(data)
-        program = decode_program(data.data(), self._defs) if data.header().type_code == MUTATIONS else CommitProgram()
+        try:
+            program = decode_program(data.data(), self._defs) if data.header().type_code == MUTATIONS \
+                else CommitProgram()
+        except CorruptedDataError as error:
+            # Bytes that hash right but do not decode: the states built on it raise too.
+            self._corrupted[commit_id] = f"Corrupted commit data in {commit_id.hex()}: {error}"
+            raise
         with self._lock:
             self._programs[commit_id] = program
             if len(self._programs) > _PROGRAM_CACHE_SIZE:
@@ -334,7 +359,7 @@ class CommitDatabase:
                 if program is not None and header.type_code == MUTATIONS:
                     self._programs[header.id] = program
                     self._index.add_entries(header.id, entries)  # type: ignore[arg-type]
-                self._mark_seen()
+                self._note_own_write()
             return ValueCommitId(header.id)
 
     def _require(self, commit_id: Any) -> bytes:
@@ -399,7 +424,7 @@ class CommitDatabase:
             # A backend may reuse the position of the removed commit (SQLite reuses the largest
             # rowid): restart the catch-up marker, which only costs one re-listing of headers.
             self._marker = 0
-            self._mark_seen()
+            self._note_own_write()
 
     def reset_commits(self) -> None:
         """Keep only the first commit (creation order) — a demo trick that breaks append-only."""
@@ -508,7 +533,7 @@ class CommitDatabase:
         raw = bytes(data)
         bid = blob_id_bytes(lay, raw)
         self._backend.insert_blob(BlobRecord(bid, lay.representation(), raw))
-        self._mark_seen()
+        self._note_own_write()
         return ValueBlobId(bid)
 
     def _blob_record(self, blob_id: Any) -> BlobRecord:
@@ -552,5 +577,5 @@ class CommitDatabase:
     def blob_stream_close(self, stream: BlobStream) -> ValueBlobId:
         bid, raw = stream.finish()
         self._backend.insert_blob(BlobRecord(bid, stream.layout().representation(), raw))
-        self._mark_seen()
+        self._note_own_write()
         return ValueBlobId(bid)

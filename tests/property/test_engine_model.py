@@ -280,13 +280,13 @@ class World:
         }
         return Value.loads(plain_doc, self.att.document_type(), self.db.definitions())
 
-    def mutate(self, data: st.DataObject, am: Any) -> None:
+    def mutate(self, data: st.DataObject, am: Any, verb: str | None = None) -> None:
         """One random mutator call on a random key."""
         att, key = self.att, data.draw(st.sampled_from(self.keys))
-        verb = data.draw(st.sampled_from([
+        verb = verb or data.draw(st.sampled_from([
             "set", "set", "name", "count", "nick", "nick!", "counter", "tags", "union_in_set",
             "subtract_in_set", "union_in_map", "update_in_map", "subtract_in_map", "insert", "insert",
-            "update_in_xarray", "remove_in_xarray", "diff",
+            "insert", "insert", "update_in_xarray", "remove_in_xarray", "diff",
         ]))
         word = data.draw(st.sampled_from(WORDS))
         if verb == "set":
@@ -326,6 +326,8 @@ class World:
         base = self.db.initial_state() if parent is None else self.db.state(ValueCommitId(parent))
         mutable = CommitMutableState(base)
         am = mutable.attachment_mutating()
+        if parent is None and data.draw(st.booleans()):
+            self.mutate(data, am, "set")  # most roots create a document, so later ops apply
         for _ in range(data.draw(st.integers(0, 4))):
             self.mutate(data, am)
         shown = {str(k.instance_id()): Value.dumps(am.get(self.att, k)) for k in self.keys}

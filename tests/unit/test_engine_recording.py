@@ -268,3 +268,15 @@ def test_key_attachment_of_other_concept(setup: SimpleNamespace) -> None:
     mu.update(m.R, ref_key, F("other"), other)
     assert mu.get(m.R, ref_key).unwrap(encoded=False).other == other
     _refused(setup, ValidationError, lambda mu, m, k: mu.update(m.R, ref_key, F("other"), k))
+
+
+def test_programs_cannot_be_altered_through_their_values(setup: SimpleNamespace) -> None:
+    m, mu = setup.m, setup.mu
+    mu.update(m.P, setup.key, F("inner"), {"a": 1})
+    c = m.db.commit_mutations("c", setup.mutable)
+    program = m.db.commit(c).program()
+    program.all_opcodes()[0].value().a = 99
+    m.db.engine_snapshots().clear()  # force a replay from the cached program
+    doc = m.db.state(c).attachment_getting().get(m.P, setup.key).unwrap(encoded=False)
+    assert repr(doc.inner) == "{a=1, b=''}"
+    assert repr(m.db.commit(c).program().all_opcodes()[0].value()) == "{a=1, b=''}"

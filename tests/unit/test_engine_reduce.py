@@ -96,7 +96,6 @@ def test_explicit_anchor(lg: Logins, clock: list[float]) -> None:
     h = lg.db.commit_header(result)
     assert (h.parent_commit_id(), h.target_commit_id(), h.label()) == (b, c, f"merge of {c}")
     assert "'c'" in lg.read(result)
-    del result
 
 
 def test_anchor_not_a_head(lg: Logins) -> None:

@@ -199,3 +199,37 @@ def test_use_commit_forward_and_merge(env: Env) -> None:
     assert env.db.head_commit_ids() == {merged}
     env.store.use_commit(first)
     assert env.store.forward() == merged
+
+
+def test_open_close_notifications(tuto: tuple[CommitDatabase, dict[str, Any]]) -> None:
+    db, _ = tuto
+    store = CommitStore()
+    recorder = Recorder()
+    store.set_notifier(recorder)
+    store.use(db)
+    assert recorder.names() == ["notify_database_did_open", "notify_definitions_did_change",
+                                "notify_state_did_change"]
+    recorder.events.clear()
+    store.use(CommitDatabase.create_in_memory())  # switching closes the previous one
+    assert recorder.names()[0] == "notify_database_did_close"
+    recorder.events.clear()
+    store.close()
+    assert recorder.names() == ["notify_database_did_close"]
+    assert not store.has_database()
+
+
+def test_undo_redo_states_match_plain_history(env: Env) -> None:
+    """After any undo/redo walk, the state equals the document of the step it stands on."""
+    env.store.dispatch_set("create", env.att, env.key, {"nickname": "v0"})
+    for i in range(1, 5):
+        env.rename(f"v{i}")
+    expected = [f"Optional({{nickname='v{i}', password=''}})" for i in range(5)]
+    position = 4
+    for move in "uuruuurrrrruu":
+        if move == "u" and env.store.can_undo():
+            env.store.undo()
+            position -= 1
+        elif move == "r" and env.store.can_redo():
+            env.store.redo()
+            position += 1
+        assert env.read() == (expected[position] if position >= 0 else "nil"), move

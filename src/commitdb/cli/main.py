@@ -29,25 +29,37 @@ def cli() -> None:
     """commitdb: a pure-Python commit database."""
 
 
-@cli.command("run-example")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="DSM model to show (default: examples/tuto.dsm).")
-def run_example(model: Path | None) -> None:
-    """Parse the example model and print its definitions."""
-    from commitdb.dsm import DSMBuilder
+@cli.command("serve")
+@click.option("-v", "verbosity", count=True, help="more output: -v errors, -vv info, -vvv debug")
+@click.option("--host", default=None, help="TCP address to listen on (default 0.0.0.0)")
+@click.option("--port", type=int, default=54321, show_default=True, help="TCP port")
+@click.option("--socket-path", default=None, help="also (or only) listen on this unix socket")
+@click.argument("database")
+def serve_command(verbosity: int, host: str | None, port: int, socket_path: str | None, database: str) -> None:
+    """Serve DATABASE (a .cdb file) to many clients."""
+    from commitdb.net.serve import serve
 
-    path = model or EXAMPLES / "tuto.dsm"
-    builder = DSMBuilder.assemble(str(path))
-    report, _, definitions = builder.parse()
-    if report.has_error():
-        click.echo(str(report), err=True)
-        sys.exit(1)
-    click.echo(f"{path.name}: {len(definitions.types())} types, {len(definitions.attachments())} attachments, "
-               f"hexdigest {definitions.hexdigest()}")
-    for t in definitions.types():
-        click.echo(f"  type {t}  ({t.runtime_id()})")
-    for a in definitions.attachments():
-        click.echo(f"  {a}  ({a.runtime_id()})")
+    if host is None and socket_path is None:
+        host = "0.0.0.0"
+    sys.exit(serve(database, host=host, port=port, socket_path=socket_path, verbosity=verbosity))
+
+
+@cli.command("run-example")
+@click.option("--database", default="example.cdb", show_default=True, help="the example database file")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=54321, show_default=True)
+@click.option("-v", "verbosity", count=True, help="server verbosity (-v errors, -vv info)")
+def run_example(database: str, host: str, port: int, verbosity: int) -> None:
+    """Create an example database from examples/tuto.dsm (if missing) and serve it."""
+    from commitdb.examples_db import ensure_example_database
+    from commitdb.net.serve import serve
+
+    created = ensure_example_database(database, EXAMPLES / "tuto.dsm")
+    click.echo(f"{'created' if created else 'using'} {database} (the Tuto model, a few commits)")
+    click.echo(f"serving on {host}:{port} - connect with:")
+    click.echo(f"    from commitdb import CommitDatabase; db = CommitDatabase.connect({host!r}, {str(port)!r})")
+    click.echo("Ctrl+C stops the server.")
+    sys.exit(serve(database, host=host, port=port, verbosity=verbosity))
 
 
 def main() -> None:

@@ -57,7 +57,8 @@ def _diff(dk: DocKey, path: tuple[PathComponent, ...], cur: Value, new: Value, r
             if a == b:
                 continue
             sub = (*path, PathComponent(FIELD, f.name()))
-            if isinstance(b, C.ValueSet | C.ValueMap | C.ValueXArray) or (recursive and isinstance(b, C.ValueStructure)):
+            entry_wise = isinstance(b, C.ValueSet | C.ValueMap | C.ValueXArray)
+            if entry_wise or (recursive and isinstance(b, C.ValueStructure)):
                 _diff(dk, sub, a, b, recursive, ops)
             else:
                 _replace(dk, sub, b, ops)

@@ -29,12 +29,16 @@ from commitdb.values.path import ELEMENT, ENTRY, FIELD, INDEX, KEY, POSITION, UN
 from commitdb.values.value import Value
 
 
-def apply_opcode(doc: Value | None, op: CommitOpcode, enabled: bool = True) -> Value | None:
+def apply_opcode(doc: Value | None, op: CommitOpcode, enabled: bool = True,
+                 document_type: Any = None) -> Value | None:
     """The document after ``op``. A disabled opcode does nothing, except XArray_Insert, which
-    still creates its position as a tombstone so later inserts relative to it keep their place."""
+    still creates its position as a tombstone so later inserts relative to it keep their place.
+    With ``document_type`` (the attachment's), a Document_Set of another type is a no-op."""
     code = op.code
     if code == DOCUMENT_SET:
-        return op._value.copy() if enabled else doc  # type: ignore[union-attr]
+        if not enabled or not is_valid_set(op, document_type):
+            return doc
+        return op._value.copy()  # type: ignore[union-attr]
     if doc is None:
         return None
     if not enabled:
@@ -79,6 +83,13 @@ def apply_opcode(doc: Value | None, op: CommitOpcode, enabled: bool = True) -> V
         if isinstance(target, C.ValueXArray):
             target.remove_position(op._position)  # type: ignore[arg-type]
     return doc
+
+
+def is_valid_set(op: CommitOpcode, document_type: Any) -> bool:
+    """Whether a Document_Set can apply: its value has the attachment's document type (always
+    true when the type is not known). Programs written by commitdb always pass; a forged or
+    foreign one may not, and replay then skips it."""
+    return document_type is None or _same_type(op._value, document_type)
 
 
 def _same_type(value: Any, t: Any) -> bool:

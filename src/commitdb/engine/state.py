@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from commitdb.engine.dag import Dag, Linearization
 from commitdb.engine.index import DocIndex
 from commitdb.engine.program import DOCUMENT_SET, CommitProgram, DocKey
-from commitdb.engine.replay import apply_opcode
+from commitdb.engine.replay import apply_opcode, is_valid_set
 from commitdb.engine.snapshots import Snapshot, SnapshotCache
 from commitdb.errors import KeyTypeError, UnknownAttachmentError
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitHeader
@@ -208,26 +208,37 @@ class CommitState:
         if not relevant:
             return None
         start = 0
+        document_type = self._document_type(dk)
         for i in range(len(relevant) - 1, -1, -1):  # the last enabled Document_Set supersedes the rest
             cid = relevant[i]
-            if cid not in disabled and index.has_document_set(cid, dk):
+            if cid not in disabled and index.has_document_set(cid, dk) and any(
+                op.code == DOCUMENT_SET and is_valid_set(op, document_type)
+                for op in self._source.engine_program(cid).doc_opcodes(dk)
+            ):
                 start = i
                 break
         return self._replay(dk, None, relevant[start:], from_set=True)
+
+    def _document_type(self, dk: DocKey) -> Any:
+        """The document type of the attachment of ``dk`` (None when not registered)."""
+        attachment = self._source.engine_definitions().attachment_by_rid(dk[0])
+        return None if attachment is None else attachment.document_type()
 
     def _replay(self, dk: DocKey, doc: Value | None, sequence: list[bytes], from_set: bool) -> Value | None:
         """Apply the opcodes on ``dk`` of ``sequence`` (in order) to ``doc``; remember the result
         as a snapshot at the last commit. With ``from_set``, the first commit starts at its last
         Document_Set on the document."""
         source, disabled = self._source, self._disabled
+        document_type = self._document_type(dk)
         for i, cid in enumerate(sequence):
             flag = cid not in disabled
             ops = source.engine_program(cid).doc_opcodes(dk)
             if i == 0 and from_set and flag:
-                last_set = max((j for j, op in enumerate(ops) if op.code == DOCUMENT_SET), default=0)
+                last_set = max((j for j, op in enumerate(ops)
+                                if op.code == DOCUMENT_SET and is_valid_set(op, document_type)), default=0)
                 ops = ops[last_set:]
             for op in ops:
-                doc = apply_opcode(doc, op, flag)
+                doc = apply_opcode(doc, op, flag, document_type)
         self._remember(sequence[-1], dk, doc)
         return doc
 

@@ -168,6 +168,12 @@ class CommitDatabasing(ABC):
     def is_readonly(self) -> bool:
         return False
 
+    def last_write_versions(self) -> tuple[int, int] | None:
+        """(data version before, data version after) this connection's last write, where the
+        "before" is read inside the write's transaction; None when unknown. Lets the facade
+        skip re-reading its own writes without missing anyone else's."""
+        return None
+
     # --- commits ---------------------------------------------------------------------------
     @abstractmethod
     def get_commit(self, commit_id: bytes) -> CommitData | None: ...

@@ -10,6 +10,7 @@ from commitdb.errors import StorageError
 from commitdb.storage.base import (
     MERGE,
     TRANSACTION_MODES,
+    ZERO_ID,
     BlobRecord,
     CommitData,
     CommitDatabasing,
@@ -32,6 +33,7 @@ class MemoryBackend(CommitDatabasing):
         self._version = 0
         self._undo: list[tuple[str, bytes, object]] | None = None
         self._lock = threading.RLock()
+        self._last_write: tuple[int, int] | None = None
 
     # --- metadata --------------------------------------------------------------------------
     def path(self) -> str:
@@ -52,10 +54,17 @@ class MemoryBackend(CommitDatabasing):
     def write_definitions(self, encoded: bytes, hexdigest: str) -> None:
         self._log("definitions", b"", self._definitions)
         self._definitions = encoded
-        self._version += 1
+        self._bump()
 
     def data_version(self) -> int:
         return self._version
+
+    def last_write_versions(self) -> tuple[int, int] | None:
+        return self._last_write
+
+    def _bump(self) -> None:
+        self._last_write = (self._version, self._version + 1)
+        self._version += 1
 
     # --- commits ---------------------------------------------------------------------------
     def get_commit(self, commit_id: bytes) -> CommitData | None:
@@ -73,21 +82,23 @@ class MemoryBackend(CommitDatabasing):
             self._commits[h.id] = commit
             self._link(h, +1)
             self._log("commit", h.id, None)
-            self._version += 1
+            self._bump()
             return True
 
     def _link(self, h: CommitHeader, delta: int) -> None:
-        """Maintain child/nephew counts and the head set when ``h`` is added or removed."""
+        """Maintain child/nephew counts and the head set when ``h`` is added or removed.
+
+        References to commits not stored yet are counted too, so a commit stored after its
+        child (``create_commit_data`` out of topological order) is not taken for a head."""
         if delta > 0:
-            self._heads[h.id] = None
+            if not self._children.get(h.id) and not self._nephews.get(h.id):
+                self._heads[h.id] = None
         else:
             self._heads.pop(h.id, None)
-        links = [(h.parent, self._children)]
+        links = [(h.parent, self._children)] if h.parent != ZERO_ID else []
         if h.type_code == MERGE:
             links.append((h.target, self._nephews))
         for ref, counts in links:
-            if ref not in self._commits and delta > 0:
-                continue
             n = counts.get(ref, 0) + delta
             if n > 0:
                 counts[ref] = n
@@ -118,7 +129,7 @@ class MemoryBackend(CommitDatabasing):
         del self._commits[h.id]
         self._link(h, -1)
         self._log("uncommit", h.id, c)
-        self._version += 1
+        self._bump()
 
     def remove_all_but_first(self) -> None:
         with self._lock:
@@ -139,7 +150,7 @@ class MemoryBackend(CommitDatabasing):
                 return False
             self._blobs[blob.blob_id] = blob
             self._log("blob", blob.blob_id, None)
-            self._version += 1
+            self._bump()
             return True
 
     def blob_id_list(self) -> list[bytes]:

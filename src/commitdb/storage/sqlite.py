@@ -105,6 +105,7 @@ class SQLiteBackend(CommitDatabasing):
         self._path = os.fspath(path)
         self._readonly = readonly
         self._closed = False
+        self._last_write: tuple[int, int] | None = None
         self._lock = threading.RLock()
         self._depth = 0  # explicit transaction nesting guard
         if not os.path.exists(self._path):
@@ -282,6 +283,16 @@ class SQLiteBackend(CommitDatabasing):
             conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'Definitions'", (encoded,))
             conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'DefinitionsHexDigest'",
                          (hexdigest.encode("ascii"),))
+            self._note_version(conn)
+
+    def last_write_versions(self) -> tuple[int, int] | None:
+        return self._last_write
+
+    def _note_version(self, conn: sqlite3.Connection) -> None:
+        """Inside a write transaction: no other connection can commit now, and our own commit
+        does not change our data_version, so it is both the before and the after."""
+        dv = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        self._last_write = (dv, dv)
 
     def data_version(self) -> int:
         """Changes when another connection committed (SQLite's PRAGMA data_version)."""
@@ -334,6 +345,7 @@ class SQLiteBackend(CommitDatabasing):
                 (_hex(h.id), _hex(h.parent), h.ts, h.label_text, h.type_code, _hex(h.target), commit.data()),
             )
             inserted = cur.rowcount == 1
+            self._note_version(conn)
             if inserted and index_entries is not None:
                 self._save_index(conn, h.id, index_entries)
             return inserted
@@ -367,6 +379,7 @@ class SQLiteBackend(CommitDatabasing):
         with self._write("deleting a commit") as conn:
             conn.execute("DELETE FROM ds_commit WHERE commit_id = ?", (_hex(commit_id),))
             self._forget_index(conn, [_hex(commit_id)])
+            self._note_version(conn)
 
     def remove_all_but_first(self) -> None:
         with self._write("resetting the commits", "EXCLUSIVE") as conn:
@@ -376,6 +389,7 @@ class SQLiteBackend(CommitDatabasing):
             gone = [r[0] for r in conn.execute("SELECT commit_id FROM ds_commit WHERE rowid > ?", (first[0],))]
             conn.execute("DELETE FROM ds_commit WHERE rowid > ?", (first[0],))
             self._forget_index(conn, gone)
+            self._note_version(conn)
 
     # --- the document index cache -------------------------------------------------------------
     def _save_index(self, conn: sqlite3.Connection, commit_id: bytes, entries: list[tuple[Any, bool]]) -> None:
@@ -451,6 +465,7 @@ class SQLiteBackend(CommitDatabasing):
                 "VALUES (?, ?, ?, 0, 0, ?, 1, 0, ?)",
                 (_hex(blob.blob_id), blob.layout, size, max(size - 1, 0), blob.data),
             )
+            self._note_version(conn)
             return cur.rowcount == 1
 
     def blob_id_list(self) -> list[bytes]:

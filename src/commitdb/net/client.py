@@ -1,0 +1,307 @@
+"""The remote backend: the storage interface over a connection to a commit database server.
+
+``CommitDatabase.connect(host, port)`` and ``CommitDatabase.connect_local(path)`` wrap one in the
+usual facade, so a remote database has the whole CommitDatabase API. Immutable data — commit
+records, blobs, definitions by content — is cached for the life of the connection. Every call
+has a timeout: a dead or stopped server gives ConnectionFailedError, never a hang.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+from commitdb.errors import ConnectionFailedError, ProtocolError
+from commitdb.net import protocol as P
+from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, CommitHeader
+
+CONNECT_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 60.0
+
+
+class RemoteBackend(CommitDatabasing):
+    """A CommitDatabasing whose storage lives in a server process."""
+
+    def __init__(self, sock: socket.socket, address: str, timeout: float = REQUEST_TIMEOUT,
+                 max_frame: int = P.DEFAULT_MAX_FRAME) -> None:
+        self._sock = sock
+        self._address = address
+        self._timeout = timeout
+        self._max_frame = max_frame
+        self._lock = threading.RLock()
+        self._decoder = P.FrameDecoder(max_frame)
+        self._inbox: list[Any] = []
+        self._next_id = 0
+        self._closed = False
+        self._commits: dict[bytes, CommitData] = {}
+        self._blobs: dict[bytes, BlobRecord] = {}
+        self._meta: dict[str, Any] = {}
+        self._last_write: tuple[int, int] | None = None
+        self._in_tx = False
+        self._handshake()
+
+    # --- connecting --------------------------------------------------------------------------
+    @staticmethod
+    def connect(host: str, port: int | str = P.DEFAULT_PORT, timeout: float = REQUEST_TIMEOUT) -> RemoteBackend:
+        try:
+            port_number = int(port)
+        except (TypeError, ValueError):
+            raise ConnectionFailedError(f"invalid port {port!r}") from None
+        try:
+            sock = socket.create_connection((host, port_number), timeout=CONNECT_TIMEOUT)
+        except OSError as e:
+            raise ConnectionFailedError(f"cannot connect to {host}:{port_number}: {e}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return RemoteBackend(sock, f"{host}:{port_number}", timeout)
+
+    @staticmethod
+    def connect_local(path: str, timeout: float = REQUEST_TIMEOUT) -> RemoteBackend:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(CONNECT_TIMEOUT)
+        try:
+            sock.connect(path)
+        except OSError as e:
+            sock.close()
+            raise ConnectionFailedError(f"cannot connect to the socket {path!r}: {e}") from None
+        return RemoteBackend(sock, path, timeout)
+
+    def _handshake(self) -> None:
+        self._send(P.hello())
+        answer = self._receive()
+        if isinstance(answer, dict) and "error" in answer:
+            self._shutdown()
+            P.raise_remote(answer["error"])
+        try:
+            P.check_hello(answer)
+        except ProtocolError:
+            self._shutdown()
+            raise
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _send(self, message: Any) -> None:
+        try:
+            self._sock.settimeout(self._timeout)
+            self._sock.sendall(P.encode_frame(message, self._max_frame))
+        except OSError as e:
+            self._shutdown()
+            raise ConnectionFailedError(f"connection to {self._address} lost: {e}") from None
+
+    def _receive(self) -> Any:
+        while not self._inbox:
+            try:
+                self._sock.settimeout(self._timeout)
+                chunk = self._sock.recv(1 << 20)
+            except TimeoutError:
+                self._shutdown()
+                raise ConnectionFailedError(f"no answer from {self._address} within {self._timeout:g} s") from None
+            except OSError as e:
+                self._shutdown()
+                raise ConnectionFailedError(f"connection to {self._address} lost: {e}") from None
+            if not chunk:
+                self._shutdown()
+                raise ConnectionFailedError(f"the server at {self._address} closed the connection")
+            self._inbox.extend(self._decoder.feed(chunk))
+        return self._inbox.pop(0)
+
+    def call(self, method: str, *args: Any) -> Any:
+        """One request/response round trip; server errors are re-raised as their own class."""
+        with self._lock:
+            if self._closed:
+                raise ConnectionFailedError(f"the connection to {self._address} is closed")
+            self._next_id += 1
+            request_id = self._next_id
+            self._send([request_id, method, list(args)])
+            while True:
+                answer = self._receive()
+                if isinstance(answer, list) and len(answer) == 3 and answer[0] == request_id:
+                    break
+                if isinstance(answer, list) and len(answer) == 3 and answer[0] == 0 and answer[1] is False:
+                    self._shutdown()
+                    P.raise_remote(answer[2])
+            if not answer[1]:
+                P.raise_remote(answer[2])
+            return answer[2]
+
+    def _shutdown(self) -> None:
+        self._closed = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._shutdown()
+
+    def _cached_meta(self, name: str) -> Any:
+        if name not in self._meta:
+            self._meta[name] = self.call(name)
+        return self._meta[name]
+
+    # --- metadata ------------------------------------------------------------------------------
+    def path(self) -> str:
+        return self._cached_meta("path")
+
+    def uuid(self) -> str:
+        return self._cached_meta("uuid")
+
+    def documentation(self) -> str:
+        return self._cached_meta("documentation")
+
+    def codec_name(self) -> str:
+        return self._cached_meta("codec_name")
+
+    def is_readonly(self) -> bool:
+        return self._cached_meta("is_readonly")
+
+    def address(self) -> str:
+        return self._address
+
+    def definitions_bytes(self) -> bytes:
+        return self.call("definitions_bytes")
+
+    def write_definitions(self, encoded: bytes, hexdigest: str) -> None:
+        raise ProtocolError("definitions of a remote database are extended with extend_definitions")
+
+    def extend_definitions(self, definitions: Any) -> bool:
+        token = self.codec_name() == "StreamTokenBinary"
+        result, before, after = self.call("extend_definitions", definitions.encode(token=token))
+        self._last_write = (before, after)
+        return bool(result)
+
+    def data_version(self) -> int:
+        return self.call("data_version")
+
+    def last_write_versions(self) -> tuple[int, int] | None:
+        return self._last_write
+
+    # --- commits ---------------------------------------------------------------------------------
+    def get_commit(self, commit_id: bytes) -> CommitData | None:
+        found = self._commits.get(commit_id)
+        if found is None:
+            packed = self.call("get_commit", commit_id)
+            if packed is None:
+                return None
+            found = P.unpack_commit(packed)
+            if found.header().id != commit_id:
+                raise ProtocolError("the server answered with another commit")
+            self._commits[commit_id] = found
+        return found
+
+    def get_commits(self, commit_ids: Any) -> list[CommitData]:
+        ids = list(commit_ids)
+        missing = [c for c in ids if c not in self._commits]
+        for start in range(0, len(missing), 2000):
+            for packed in self.call("get_commits", missing[start:start + 2000]):
+                c = P.unpack_commit(packed)
+                self._commits[c.header().id] = c
+        return [self._commits[c] for c in ids if c in self._commits]
+
+    def get_header(self, commit_id: bytes) -> CommitHeader | None:
+        cached = self._commits.get(commit_id)
+        if cached is not None:
+            return cached.header()
+        packed = self.call("get_header", commit_id)
+        return None if packed is None else P.unpack_header(packed)
+
+    def insert_commit(self, commit: CommitData, index_entries: list[tuple[Any, bool]] | None = None) -> bool:
+        inserted, before, after = self.call("insert_commit", P.pack_commit(commit))
+        self._last_write = (before, after)
+        self._commits[commit.header().id] = commit
+        return bool(inserted)
+
+    def all_headers(self) -> list[CommitHeader]:
+        return [P.unpack_header(h) for h in self.call("all_headers")]
+
+    def headers_since(self, marker: int) -> tuple[list[CommitHeader], int]:
+        headers, new_marker = self.call("headers_since", marker)
+        return [P.unpack_header(h) for h in headers], int(new_marker)
+
+    def commit_count(self) -> int:
+        return int(self.call("commit_count"))
+
+    def head_ids(self) -> set[bytes]:
+        return set(self.call("head_ids"))
+
+    def remove_commit(self, commit_id: bytes) -> None:
+        _, before, after = self.call("remove_commit", commit_id)
+        self._last_write = (before, after)
+        self._commits.pop(commit_id, None)
+
+    def remove_all_but_first(self) -> None:
+        _, before, after = self.call("remove_all_but_first")
+        self._last_write = (before, after)
+        self._commits.clear()
+
+    # --- document index ----------------------------------------------------------------------------
+    def persists_index(self) -> bool:
+        return bool(self._cached_meta("persists_index"))
+
+    def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
+        rows = self.call("load_index", commit_ids)
+        return {cid: P.unpack_entries(entries) for cid, entries in rows}
+
+    def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
+        """The server indexes what it stores; nothing to send."""
+
+    # --- blobs -----------------------------------------------------------------------------------
+    def get_blob(self, blob_id: bytes) -> BlobRecord | None:
+        found = self._blobs.get(blob_id)
+        if found is None:
+            packed = self.call("get_blob", blob_id)
+            if packed is None:
+                return None
+            found = P.unpack_blob(packed)
+            self._blobs[blob_id] = found
+        return found
+
+    def has_blob(self, blob_id: bytes) -> bool:
+        return blob_id in self._blobs or bool(self.call("has_blob", blob_id))
+
+    def missing_blobs(self, blob_ids: list[bytes]) -> list[bytes]:
+        unknown = [b for b in blob_ids if b not in self._blobs]
+        return list(self.call("missing_blobs", unknown)) if unknown else []
+
+    def insert_blob(self, blob: BlobRecord) -> bool:
+        inserted, before, after = self.call("insert_blob", P.pack_blob(blob))
+        self._last_write = (before, after)
+        self._blobs[blob.blob_id] = blob
+        return bool(inserted)
+
+    def insert_blobs(self, blobs: list[BlobRecord]) -> int:
+        count, before, after = self.call("insert_blobs", [P.pack_blob(b) for b in blobs])
+        self._last_write = (before, after)
+        for b in blobs:
+            self._blobs[b.blob_id] = b
+        return int(count)
+
+    def create_blobs(self, blobs: Any) -> int:
+        return self.insert_blobs(list(blobs))
+
+    def blob_id_list(self) -> list[bytes]:
+        return list(self.call("blob_id_list"))
+
+    def blob_sizes(self) -> dict[bytes, tuple[str, int]]:
+        return {b: (layout, int(size)) for b, layout, size in self.call("blob_sizes")}
+
+    # --- transactions ------------------------------------------------------------------------------
+    def begin_transaction(self, mode: str = "Deferred") -> None:
+        self.call("begin_transaction", mode)
+        self._in_tx = True
+
+    def commit(self) -> None:
+        try:
+            self.call("commit")
+        finally:
+            self._in_tx = False
+
+    def rollback(self) -> None:
+        try:
+            self.call("rollback")
+        finally:
+            self._in_tx = False
+
+    def in_transaction(self) -> bool:
+        return self._in_tx

@@ -1,0 +1,65 @@
+"""Running a server as a process: logging levels, signals, graceful shutdown (SPEC §10)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import TextIO
+
+from commitdb.errors import CommitDBError
+from commitdb.net.server import CommitDatabaseServer, DatabaseService
+
+GRACEFUL = "The server finished gracefully."
+SHUTDOWN_GRACE = 5.0
+
+
+def log_level(verbosity: int) -> int:
+    """Quiet by default; -v errors, -vv info (connections and requests), -vvv debug."""
+    if verbosity <= 0:
+        return logging.CRITICAL + 1
+    return {1: logging.ERROR, 2: logging.INFO}.get(verbosity, logging.DEBUG)
+
+
+def serve(database: str, host: str | None = None, port: int | None = None, socket_path: str | None = None,
+          verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+          ready: asyncio.Event | None = None) -> int:
+    """Serve ``database`` until SIGINT/SIGTERM; returns the process exit code."""
+    logging.basicConfig(level=log_level(verbosity), stream=err,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        service = DatabaseService.open_file(database)
+    except CommitDBError as e:
+        print(f"error: cannot serve {database!r}: {e}", file=err)
+        return 2
+    if host is None and socket_path is None:
+        host = "0.0.0.0"
+    return asyncio.run(_run(service, host, port, socket_path, out, err))
+
+
+async def _run(service: DatabaseService, host: str | None, port: int | None, socket_path: str | None,
+               out: TextIO, err: TextIO) -> int:
+    server = CommitDatabaseServer(service, host=host, port=port, socket_path=socket_path)
+    try:
+        await server.start()
+    except (OSError, CommitDBError) as e:
+        print(f"error: cannot listen: {e}", file=err)
+        service.close()
+        return 2
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
+    where = []
+    if host is not None:
+        where.append(f"{host}:{server.port}")
+    if socket_path is not None:
+        where.append(socket_path)
+    logging.getLogger("commitdb.server").info("serving on %s", ", ".join(where))
+    await server.serve_forever()
+    still = await server.shutdown(SHUTDOWN_GRACE)
+    if still:
+        print(f"{still} client(s) still running, the server did not stop cleanly.", file=out, flush=True)
+        return 1
+    print(GRACEFUL, file=out, flush=True)
+    return 0

@@ -1,0 +1,496 @@
+"""The commit database server: serves one database to many clients (asyncio).
+
+Each connection speaks the protocol of ``net.protocol``. Storage work runs on worker threads,
+never on the event loop: one thread for writes (serialised by an asyncio lock, which a client's
+explicit transaction holds until it commits, rolls back or disconnects), one for reads. Bytes
+from clients are untrusted: commit ids are re-hashed, programs decoded against the server's
+definitions, blob ids recomputed, and every argument checked before it reaches storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import stat
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from commitdb.blobs import blob_id_bytes
+from commitdb.engine.program import collect_blob_ids, decode_program, index_entries
+from commitdb.errors import (
+    CommitDBError,
+    CorruptedDataError,
+    DatabaseBusyError,
+    FrameTooLargeError,
+    MissingBlobError,
+    ProtocolError,
+    StorageError,
+)
+from commitdb.net import protocol as P
+from commitdb.storage.base import MUTATIONS, CommitDatabasing
+
+log = logging.getLogger("commitdb.server")
+
+WRITE_WAIT = 10.0  # seconds a write waits for another client's transaction
+
+
+def _bytes_list(args: list[Any], size: int, what: str) -> list[bytes]:
+    if not isinstance(args, list) or not all(isinstance(x, bytes) and len(x) == size for x in args):
+        raise ProtocolError(f"{what} must be a list of {size}-byte ids")
+    return args
+
+
+def _one_id(args: list[Any], size: int = 20) -> bytes:
+    if len(args) != 1 or not isinstance(args[0], bytes) or len(args[0]) != size:
+        raise ProtocolError(f"expected one {size}-byte id")
+    return args[0]
+
+
+def _no_args(args: list[Any]) -> None:
+    if args:
+        raise ProtocolError("this method takes no arguments")
+
+
+@dataclass(eq=False)
+class Connection:
+    """Per-connection state."""
+
+    peer: str
+    in_transaction: bool = False
+    busy: int = 0
+    writer: asyncio.StreamWriter | None = field(default=None, repr=False)
+
+
+class DatabaseService:
+    """Runs protocol methods against a backend (``writer``) and a read connection (``reader``)."""
+
+    def __init__(self, writer: CommitDatabasing, reader: CommitDatabasing | None = None) -> None:
+        self.writer = writer
+        self.reader = reader or writer
+        self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="commitdb-write")
+        self._read_pool = ThreadPoolExecutor(1, thread_name_prefix="commitdb-read") if reader else self._write_pool
+        self._write_lock = asyncio.Lock()
+        self._definitions_cache: tuple[bytes, Any] | None = None
+
+    @staticmethod
+    def open_file(path: str) -> DatabaseService:
+        """A service over a ``.cdb`` file (IncompatibleDatabaseError when it is not one)."""
+        from commitdb.storage.sqlite import SQLiteBackend
+
+        writer = SQLiteBackend(path)
+        return DatabaseService(writer, SQLiteBackend(path))
+
+    def close(self) -> None:
+        self._write_pool.shutdown(wait=True)
+        if self._read_pool is not self._write_pool:
+            self._read_pool.shutdown(wait=True)
+        self.writer.close()
+        if self.reader is not self.writer:
+            self.reader.close()
+
+    # --- dispatch ----------------------------------------------------------------------------
+    async def handle(self, conn: Connection, method: str, args: list[Any]) -> Any:
+        if method in _TX_METHODS:
+            return await self._transaction(conn, method, args)
+        read = _READ_METHODS.get(method)
+        if read is not None:
+            backend, pool = (self.writer, self._write_pool) if conn.in_transaction else (self.reader, self._read_pool)
+            return await asyncio.get_running_loop().run_in_executor(pool, read, self, backend, args)
+        write = _WRITE_METHODS.get(method)
+        if write is None:
+            raise ProtocolError(f"unknown method {method!r}")
+        if conn.in_transaction:
+            return await asyncio.get_running_loop().run_in_executor(self._write_pool, write, self, args)
+        await self._acquire(conn)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._write_pool, write, self, args)
+        finally:
+            self._write_lock.release()
+
+    async def _acquire(self, conn: Connection) -> None:
+        try:
+            await asyncio.wait_for(self._write_lock.acquire(), WRITE_WAIT)
+        except TimeoutError:
+            raise DatabaseBusyError(f"database is busy: another client held it for {WRITE_WAIT:g} s") from None
+
+    async def _transaction(self, conn: Connection, method: str, args: list[Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        if method == "in_transaction":
+            _no_args(args)
+            return conn.in_transaction
+        if method == "begin_transaction":
+            if len(args) != 1 or args[0] not in ("Deferred", "Immediate", "Exclusive"):
+                raise ProtocolError("begin_transaction takes one mode: 'Deferred', 'Immediate' or 'Exclusive'")
+            if conn.in_transaction:
+                raise StorageError("a transaction is already in progress")
+            await self._acquire(conn)
+            try:
+                await loop.run_in_executor(self._write_pool, self.writer.begin_transaction, args[0])
+            except BaseException:
+                self._write_lock.release()
+                raise
+            conn.in_transaction = True
+            return None
+        _no_args(args)
+        if not conn.in_transaction:
+            raise StorageError("no transaction in progress")
+        try:
+            await loop.run_in_executor(self._write_pool, getattr(self.writer, method))
+        finally:
+            conn.in_transaction = False
+            self._write_lock.release()
+        return None
+
+    async def abandon(self, conn: Connection) -> None:
+        """A client went away: roll back its transaction and free the write lock."""
+        if conn.in_transaction:
+            conn.in_transaction = False
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._write_pool, self.writer.rollback)
+            except CommitDBError:
+                pass
+            finally:
+                self._write_lock.release()
+
+    # --- helpers used by the method table ----------------------------------------------------
+    def definitions(self) -> Any:
+        data = self.writer.definitions_bytes()
+        if self._definitions_cache is None or self._definitions_cache[0] != data:
+            self._definitions_cache = (data, self.writer.definitions())
+        return self._definitions_cache[1]
+
+    def versioned(self, fn: Callable[[], Any]) -> list[Any]:
+        """Run a write and report the read-side data version before and after it."""
+        before = self.reader.data_version()
+        result = fn()
+        after = self.reader.data_version()
+        return [result, before, after]
+
+
+# --- the method table ------------------------------------------------------------------------
+
+
+def _r_simple(name: str) -> Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]:
+    def call(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+        _no_args(args)
+        return getattr(backend, name)()
+
+    return call
+
+
+def _r_get_commit(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    c = backend.get_commit(_one_id(args))
+    return None if c is None else P.pack_commit(c)
+
+
+def _r_get_commits(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    if len(args) != 1:
+        raise ProtocolError("get_commits takes one list of ids")
+    ids = _bytes_list(args[0], 20, "commit ids")
+    return [P.pack_commit(c) for c in backend.get_commits(ids)]
+
+
+def _r_get_header(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    h = backend.get_header(_one_id(args))
+    return None if h is None else P.pack_header(h)
+
+
+def _r_all_headers(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    _no_args(args)
+    return [P.pack_header(h) for h in backend.all_headers()]
+
+
+def _r_headers_since(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    if len(args) != 1 or not isinstance(args[0], int) or isinstance(args[0], bool) or args[0] < 0:
+        raise ProtocolError("headers_since takes one non-negative marker")
+    headers, marker = backend.headers_since(args[0])
+    return [[P.pack_header(h) for h in headers], marker]
+
+
+def _r_head_ids(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    _no_args(args)
+    return sorted(backend.head_ids())
+
+
+def _r_get_blob(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    b = backend.get_blob(_one_id(args))
+    return None if b is None else P.pack_blob(b)
+
+
+def _r_has_blob(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    return backend.has_blob(_one_id(args))
+
+
+def _r_missing_blobs(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    if len(args) != 1:
+        raise ProtocolError("missing_blobs takes one list of ids")
+    return [b for b in _bytes_list(args[0], 20, "blob ids") if not backend.has_blob(b)]
+
+
+def _r_blob_sizes(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    _no_args(args)
+    return [[b, layout, size] for b, (layout, size) in backend.blob_sizes().items()]
+
+
+def _r_load_index(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    if len(args) != 1:
+        raise ProtocolError("load_index takes one argument (a list of ids, or nil)")
+    ids = None if args[0] is None else _bytes_list(args[0], 20, "commit ids")
+    return [[cid, P.pack_entries(entries)] for cid, entries in backend.load_index(ids).items()]
+
+
+_READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]] = {
+    **{name: _r_simple(name) for name in (
+        "path", "uuid", "documentation", "codec_name", "definitions_bytes", "data_version", "is_readonly",
+        "commit_count", "blob_id_list", "persists_index",
+    )},
+    "get_commit": _r_get_commit,
+    "get_commits": _r_get_commits,
+    "get_header": _r_get_header,
+    "all_headers": _r_all_headers,
+    "headers_since": _r_headers_since,
+    "head_ids": _r_head_ids,
+    "get_blob": _r_get_blob,
+    "has_blob": _r_has_blob,
+    "missing_blobs": _r_missing_blobs,
+    "blob_sizes": _r_blob_sizes,
+    "load_index": _r_load_index,
+}
+
+
+def _w_insert_commit(service: DatabaseService, args: list[Any]) -> Any:
+    if len(args) != 1:
+        raise ProtocolError("insert_commit takes one commit")
+    commit = P.unpack_commit(args[0])
+    h = commit.header()
+    computed = commit.computed_id()
+    if computed != h.id:
+        raise CorruptedDataError(f"Corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
+    entries = None
+    if h.type_code == MUTATIONS:
+        program = decode_program(commit.data(), service.definitions())
+        for blob_id in collect_blob_ids(program.raw_opcodes()):
+            if not service.writer.has_blob(blob_id):
+                raise MissingBlobError(f"Missing blob {blob_id.hex()}")
+        entries = index_entries(program)
+    elif commit.data():
+        raise CorruptedDataError(f"a {h.commit_type()} commit carries no data")
+    return service.versioned(lambda: service.writer.insert_commit(commit, entries))
+
+
+def _w_insert_blob(service: DatabaseService, args: list[Any]) -> Any:
+    if len(args) != 1:
+        raise ProtocolError("insert_blob takes one blob")
+    blob = P.unpack_blob(args[0])
+    computed = blob_id_bytes(blob.layout, blob.data)
+    if computed != blob.blob_id:
+        raise CorruptedDataError(f"blob id {blob.blob_id.hex()} does not match its content ({computed.hex()})")
+    return service.versioned(lambda: service.writer.insert_blob(blob))
+
+
+def _w_insert_blobs(service: DatabaseService, args: list[Any]) -> Any:
+    if len(args) != 1 or not isinstance(args[0], list):
+        raise ProtocolError("insert_blobs takes one list of blobs")
+    blobs = [P.unpack_blob(b) for b in args[0]]
+    for blob in blobs:
+        if blob_id_bytes(blob.layout, blob.data) != blob.blob_id:
+            raise CorruptedDataError(f"blob id {blob.blob_id.hex()} does not match its content")
+    return service.versioned(lambda: sum(1 for b in blobs if service.writer.insert_blob(b)))
+
+
+def _w_remove_commit(service: DatabaseService, args: list[Any]) -> Any:
+    cid = _one_id(args)
+    return service.versioned(lambda: service.writer.remove_commit(cid))
+
+
+def _w_remove_all_but_first(service: DatabaseService, args: list[Any]) -> Any:
+    _no_args(args)
+    return service.versioned(service.writer.remove_all_but_first)
+
+
+def _w_extend_definitions(service: DatabaseService, args: list[Any]) -> Any:
+    if len(args) != 1 or not isinstance(args[0], bytes):
+        raise ProtocolError("extend_definitions takes the encoded definitions (bytes)")
+    from commitdb.dsm.definitions import Definitions
+
+    token = service.writer.codec_name() == "StreamTokenBinary"
+    incoming = Definitions.decode(args[0], token=token)
+    return service.versioned(lambda: service.writer.extend_definitions(incoming))
+
+
+_WRITE_METHODS: dict[str, Callable[[DatabaseService, list[Any]], Any]] = {
+    "insert_commit": _w_insert_commit,
+    "insert_blob": _w_insert_blob,
+    "insert_blobs": _w_insert_blobs,
+    "remove_commit": _w_remove_commit,
+    "remove_all_but_first": _w_remove_all_but_first,
+    "extend_definitions": _w_extend_definitions,
+}
+_TX_METHODS = frozenset({"begin_transaction", "commit", "rollback", "in_transaction"})
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+class CommitDatabaseServer:
+    """Serves one database over TCP and/or a unix socket.
+
+    ``start()`` binds and returns; ``serve_forever()`` runs until ``stop()``; ``shutdown(grace)``
+    stops accepting, lets in-flight requests finish for up to ``grace`` seconds, closes the
+    database and returns the number of requests still running (0 means a clean stop).
+    """
+
+    def __init__(self, service: DatabaseService, host: str | None = None, port: int | None = None,
+                 socket_path: str | None = None, max_frame: int = P.DEFAULT_MAX_FRAME,
+                 idle_timeout: float | None = None) -> None:
+        if host is None and socket_path is None:
+            raise ValueError("give a host (TCP) or a socket path (unix)")
+        self.service = service
+        self.host, self.port, self.socket_path = host, port, socket_path
+        self.max_frame = max_frame
+        self.idle_timeout = idle_timeout
+        self._servers: list[asyncio.AbstractServer] = []
+        self._connections: set[Connection] = set()
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        if self.socket_path is not None:
+            remove_stale_socket(self.socket_path)
+            self._servers.append(await asyncio.start_unix_server(self._client, path=self.socket_path,
+                                                                 limit=2 ** 16))
+        if self.host is not None:
+            server = await asyncio.start_server(self._client, host=self.host, port=P.DEFAULT_PORT if self.port is None else self.port,
+                                                limit=2 ** 16, reuse_address=True)
+            self._servers.append(server)
+            self.port = server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    async def serve_forever(self) -> None:
+        await self._stopped.wait()
+
+    def running_requests(self) -> int:
+        return sum(c.busy for c in self._connections)
+
+    async def shutdown(self, grace: float = 5.0) -> int:
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 0.1)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self.running_requests() and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        still = self.running_requests()
+        for conn in list(self._connections):
+            if conn.writer is not None:
+                conn.writer.close()
+        if not still:
+            for conn in list(self._connections):
+                await self.service.abandon(conn)
+            await loop.run_in_executor(None, self.service.close)
+        if self.socket_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.socket_path)
+        return still
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = str(writer.get_extra_info("peername") or writer.get_extra_info("sockname") or "unix")
+        conn = Connection(peer=peer, writer=writer)
+        self._connections.add(conn)
+        log.info("connection from %s", peer)
+        try:
+            await self._session(conn, reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            log.info("connection from %s dropped", peer)
+        except FrameTooLargeError as e:
+            log.error("%s: %s", peer, e)
+            await self._send_quietly(writer, [0, False, P.error_payload(e)])
+        except ProtocolError as e:
+            log.error("%s: protocol error: %s", peer, e)
+            await self._send_quietly(writer, [0, False, P.error_payload(e)])
+        except Exception:  # never let one client take the server down
+            log.exception("unexpected error with %s", peer)
+        finally:
+            await self.service.abandon(conn)
+            self._connections.discard(conn)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            log.info("connection from %s closed", peer)
+
+    async def _read(self, reader: asyncio.StreamReader) -> Any:
+        head = await self._timed(reader.readexactly(P.LENGTH.size))
+        (length,) = P.LENGTH.unpack(head)
+        P.check_length(length, self.max_frame)
+        return P.decode_body(await self._timed(reader.readexactly(length)))
+
+    async def _timed(self, awaitable: Any) -> Any:
+        if self.idle_timeout is None:
+            return await awaitable
+        return await asyncio.wait_for(awaitable, self.idle_timeout)
+
+    async def _session(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        greeting = await self._read(reader)
+        try:
+            P.check_hello(greeting)
+        except CommitDBError as e:
+            await self._send_quietly(writer, {"magic": P.MAGIC, "version": P.PROTOCOL_VERSION,
+                                              "error": P.error_payload(e)})
+            raise
+        writer.write(P.encode_frame(P.hello(), self.max_frame))
+        await writer.drain()
+        while not self._stopped.is_set():
+            message = await self._read(reader)
+            request_id, method, args = P.parse_request(message)
+            log.debug("%s: %s #%d", conn.peer, method, request_id)
+            conn.busy += 1
+            try:
+                result = await self.service.handle(conn, method, args)
+                response = [request_id, True, result]
+            except CommitDBError as e:
+                response = [request_id, False, P.error_payload(e)]
+                if isinstance(e, ProtocolError):
+                    log.error("%s: %s: %s", conn.peer, method, e)
+            except (TypeError, ValueError, KeyError, IndexError) as e:
+                response = [request_id, False, ["ProtocolError", f"bad arguments for {method}: {e}"]]
+            finally:
+                conn.busy -= 1
+            try:
+                frame = P.encode_frame(response, self.max_frame)
+            except FrameTooLargeError as e:
+                frame = P.encode_frame([request_id, False, P.error_payload(e)], self.max_frame)
+            writer.write(frame)
+            await writer.drain()
+
+    async def _send_quietly(self, writer: asyncio.StreamWriter, message: Any) -> None:
+        with contextlib.suppress(Exception):
+            writer.write(P.encode_frame(message, self.max_frame))
+            await asyncio.wait_for(writer.drain(), 1.0)
+
+
+def remove_stale_socket(path: str) -> None:
+    """Remove a leftover unix socket file nobody listens on; refuse to remove anything else."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise StorageError(f"{path!r} exists and is not a socket; not removing it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(0.5)
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)  # nobody answers: stale
+    else:
+        raise StorageError(f"another server is listening on {path!r}")
+    finally:
+        probe.close()
