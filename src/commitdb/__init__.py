@@ -59,7 +59,10 @@ from commitdb.errors import (
 )
 from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, CommitHeader
 from commitdb.storage.memory import MemoryBackend
+from commitdb.flatten import CommitDatabaseFlattener
+from commitdb.net.server import CommitDatabaseServer
 from commitdb.store import CommitStore, CommitStoreNotifying
+from commitdb.sync import CommitSynchronizer, CommitSynchronizerInfo, CommitSynchronizerInfoTransmit
 from commitdb.values import *  # noqa: F403 - the value system is part of the public API
 from commitdb.values import __all__ as _value_names
 from commitdb.values.path import Path, PathComponent, PathConst
@@ -70,7 +73,8 @@ __all__ = [
     *_value_names,
     "Attachment", "AttachmentGetting", "AttachmentMutating", "BlobInfo", "BlobLayout", "BlobNotFoundError",
     "BlobRecord", "BlobStatistics", "BlobStream", "Commit", "CommitDBError", "CommitData", "CommitDatabase",
-    "CommitDatabaseHelper", "CommitDatabasing", "CommitError", "CommitHeader", "CommitMutableState",
+    "CommitDatabaseFlattener", "CommitDatabaseHelper", "CommitDatabaseServer", "CommitDatabasing",
+    "CommitSynchronizer", "CommitSynchronizerInfo", "CommitSynchronizerInfoTransmit", "CommitError", "CommitHeader", "CommitMutableState",
     "CommitNode", "CommitNotFoundError", "CommitOpcode", "CommitProgram", "CommitState", "CommitStateBuilder",
     "CommitStore", "CommitStoreNotifying", "ConnectionFailedError", "CorruptedDataError", "DSMBuilder",
     "DSMDefinitions", "DSMError", "DSMParseError", "DSMParseReport", "Dag", "DatabaseBusyError",

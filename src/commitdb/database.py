@@ -18,13 +18,20 @@ from commitdb.blobs import BlobInfo, BlobLayout, BlobStatistics, BlobStream, as_
 from commitdb.engine.dag import Dag
 from commitdb.engine.index import DocIndex
 from commitdb.engine.mutable import CommitMutableState
-from commitdb.engine.program import CommitProgram, decode_program, encode_program, index_entries
+from commitdb.engine.program import (
+    CommitProgram,
+    collect_blob_ids,
+    decode_program,
+    encode_program,
+    index_entries,
+)
 from commitdb.engine.snapshots import Snapshot, SnapshotCache
 from commitdb.engine.state import CommitState, build_merge_state, build_state
 from commitdb.errors import (
     BlobNotFoundError,
     CommitNotFoundError,
     CorruptedDataError,
+    MissingBlobError,
     NotAHeadError,
     NotMergeableError,
     ValidationError,
@@ -432,6 +439,66 @@ class CommitDatabase:
             self._backend.remove_all_but_first()
             self._seen_version = None
             self._refresh()
+
+    # --- replication -----------------------------------------------------------------------------
+    def import_commits(self, commits: list[CommitData]) -> int:
+        """Store commits received verbatim from another database, in one transaction.
+
+        Each must re-hash to its id, reference a parent and target this database holds (or
+        that come earlier in ``commits``), decode against the definitions and reference only
+        blobs that exist. Returns how many were new. On any error nothing of the batch is kept.
+        """
+        with self._lock:
+            self._refresh()
+            backend = self._backend
+            own = not backend.in_transaction()
+            if own:
+                backend.begin_transaction("Immediate")
+            added: list[tuple[CommitHeader, CommitProgram | None, Any]] = []
+            known: set[bytes] = set()
+            try:
+                for commit in commits:
+                    h = commit.header()
+                    computed = commit.computed_id()
+                    if computed != h.id:
+                        raise CorruptedDataError(f"Corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
+                    for ref in (h.parent, h.target):
+                        if ref != ZERO_ID and ref not in self._dag and ref not in known:
+                            raise CommitNotFoundError(f"Missing commit {ref.hex()} (referenced by {h.id.hex()})")
+                    program, entries = None, None
+                    if h.type_code == MUTATIONS:
+                        program = decode_program(commit.data(), self._defs)
+                        for blob_id in collect_blob_ids(program.raw_opcodes()):
+                            if not backend.has_blob(blob_id):
+                                raise MissingBlobError(f"Missing blob {blob_id.hex()}")
+                        entries = index_entries(program)
+                    elif commit.data():
+                        raise CorruptedDataError(f"a {h.commit_type()} commit carries no data")
+                    known.add(h.id)
+                    if backend.insert_commit(commit, entries):
+                        added.append((h, program, entries))
+                if own:
+                    backend.commit()
+            except BaseException:
+                if own:
+                    backend.rollback()
+                raise
+            for h, program, entries in added:
+                self._dag.add(h)
+                if program is not None:
+                    self._programs[h.id] = program
+                    self._index.add_entries(h.id, entries)
+            self._note_own_write()
+            return len(added)
+
+    def import_blobs(self, blobs: list[BlobRecord]) -> int:
+        """Store blobs received from another database (ids re-checked); returns how many were new."""
+        for blob in blobs:
+            if blob_id_bytes(blob.layout, blob.data) != blob.blob_id:
+                raise CorruptedDataError(f"blob {blob.blob_id.hex()} does not match its content")
+        count = self._backend.create_blobs(blobs)
+        self._note_own_write()
+        return count
 
     # --- reading the DAG -----------------------------------------------------------------------
     def commit_ids(self) -> set[ValueCommitId]:

@@ -204,3 +204,19 @@ def test_diff_random_targets_apply_exactly(d: SimpleNamespace) -> None:
         _, doc, _ = d.diff(target, recursive=bool(step % 2))
         assert doc == target, step
         d.commit = d.db.last_commit_id()
+
+
+def test_xarray_target_without_the_current_positions(d: SimpleNamespace) -> None:
+    """A target built afresh (it lacks positions the current xarray holds) is reached exactly:
+    positions are never dropped by opcodes, so the field is replaced whole."""
+    cur = d.base()
+    target = cur.copy()
+    target.notes.append("one")
+    d.diff(target)
+    d.commit = d.db.last_commit_id()
+    cur = d.current()
+    fresh = cur.copy()
+    fresh.notes = ["new"]
+    ops, doc, _ = d.diff(fresh)
+    assert summary(ops) == [("Document_Update", ".notes", "['new']")]
+    assert doc == fresh and doc.notes.positions() == fresh.notes.positions()

@@ -1,7 +1,8 @@
 """``diff``: the minimal opcodes that turn one document into another (SPEC §4).
 
 An absent document gives one Document_Set. Sets and maps are diffed entry by entry, xarrays
-position by position (or replaced whole when shared positions were reordered), structures field
+position by position (or replaced whole when the target reordered or lost positions, or
+marks other tombstones — no opcode can do that), structures field
 by field — each field replaced whole, or diffed recursively with ``recursive=True``.
 """
 
@@ -104,10 +105,11 @@ def _diff_xarray(dk: DocKey, path: tuple[PathComponent, ...], cur: C.ValueXArray
     cur_positions = cur.raw_positions()
     new_positions = new.raw_positions()
     cur_set = set(cur_positions)
-    shared_in_cur = [p for p in cur_positions if p in set(new_positions)]
-    shared_in_new = [p for p in new_positions if p in cur_set]
-    if shared_in_cur != shared_in_new:
-        _replace(dk, path, new, ops)  # shared positions were reordered: replace whole
+    # Opcodes never drop nor move a position, nor make one a tombstone: when the target lost
+    # positions, reordered the shared ones or marks tombstones differently, only a whole
+    # replacement reaches it exactly.
+    if [q for q in new_positions if q in cur_set] != cur_positions or cur.raw_disabled() != new.raw_disabled():
+        _replace(dk, path, new, ops)
         return
     p = PathConst(path)
     cur_vals, new_vals = cur.raw_values(), new.raw_values()

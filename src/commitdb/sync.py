@@ -1,0 +1,198 @@
+"""CommitSynchronizer: replicate commits and blobs between two databases (SPEC §11).
+
+Either side may be a file, in-memory or remote database: the synchronizer only uses the
+CommitDatabase facade. One pass: (1) return at once when neither side's data version changed
+since the last pass; (2) extend the receiver's definitions additively; (3) send the blobs the
+receiver lacks, in packs of at most ``size_of_packed_blobs`` bytes, then the commits it lacks,
+parents (and toggle/merge targets) first, verbatim. Each batch is one transaction on the
+receiver, and every commit arrives after what it references, so a sync interrupted at any point
+leaves both sides valid and the next pass completes it. Sync never merges heads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from commitdb.errors import ValidationError
+from commitdb.storage.base import ZERO_ID, BlobRecord
+
+MODE_FETCH, MODE_PUSH, MODE_SYNC = "Fetch", "Push", "Sync"
+COMMIT_BATCH = 1000
+
+
+class CommitSynchronizerInfoTransmit:
+    """What one direction of a pass transmitted."""
+
+    __slots__ = ("_blob_bytes", "_blobs", "_commit_bytes", "_commits")
+
+    def __init__(self) -> None:
+        self._commits = self._commit_bytes = self._blobs = self._blob_bytes = 0
+
+    def commits(self) -> int:
+        return self._commits
+
+    def commit_bytes(self) -> int:
+        return self._commit_bytes
+
+    def blobs(self) -> int:
+        return self._blobs
+
+    def blob_bytes(self) -> int:
+        return self._blob_bytes
+
+    def need_transmit(self) -> bool:
+        return bool(self._commits or self._blobs)
+
+    def __repr__(self) -> str:
+        return (f"Transmit(commits={self._commits}, commit_bytes={self._commit_bytes}, blobs={self._blobs}, "
+                f"blob_bytes={self._blob_bytes})")
+
+
+class CommitSynchronizerInfo:
+    """The outcome of ``sync()``: per direction, and whether definitions were extended."""
+
+    __slots__ = ("_fetch", "_push", "_updated_definitions")
+
+    def __init__(self) -> None:
+        self._fetch = CommitSynchronizerInfoTransmit()
+        self._push = CommitSynchronizerInfoTransmit()
+        self._updated_definitions = False
+
+    def fetch(self) -> CommitSynchronizerInfoTransmit:
+        return self._fetch
+
+    def push(self) -> CommitSynchronizerInfoTransmit:
+        return self._push
+
+    def updated_definitions(self) -> bool:
+        return self._updated_definitions
+
+    def need_transmit(self) -> bool:
+        return self._fetch.need_transmit() or self._push.need_transmit() or self._updated_definitions
+
+    def __repr__(self) -> str:
+        return (f"CommitSynchronizerInfo(fetch={self._fetch!r}, push={self._push!r}, "
+                f"updated_definitions={self._updated_definitions})")
+
+
+Progress = Callable[[str, int, int], None]
+
+
+class CommitSynchronizer:
+    """Synchronises ``source`` and ``target``: Fetch (source → target), Push (target → source)
+    or Sync (Fetch then Push)."""
+
+    MODE_FETCH, MODE_PUSH, MODE_SYNC = MODE_FETCH, MODE_PUSH, MODE_SYNC
+
+    def __init__(self, source: Any, target: Any, mode: str = MODE_SYNC,
+                 size_of_packed_blobs: int = 25_000_000) -> None:
+        if mode not in (MODE_FETCH, MODE_PUSH, MODE_SYNC):
+            raise ValidationError(f"unknown sync mode {mode!r}; use 'Fetch', 'Push' or 'Sync'")
+        if isinstance(size_of_packed_blobs, bool) or not isinstance(size_of_packed_blobs, int) \
+                or size_of_packed_blobs < 1:
+            raise ValidationError(f"size_of_packed_blobs must be a positive int, got {size_of_packed_blobs!r}")
+        self._source, self._target = source, target
+        self._mode = mode
+        self._pack_size = size_of_packed_blobs
+        self._versions: tuple[int, int] | None = None
+
+    def mode(self) -> str:
+        return self._mode
+
+    def source(self) -> Any:
+        return self._source
+
+    def target(self) -> Any:
+        return self._target
+
+    def sync(self, logging: Any = None, progress: Progress | None = None) -> CommitSynchronizerInfo:
+        """One pass (see the module docstring). ``progress(stage, done, total)`` is called as
+        commits and blobs are sent."""
+        info = CommitSynchronizerInfo()
+        versions = (self._source.data_version(), self._target.data_version())
+        if versions == self._versions:
+            return info
+        if self._mode in (MODE_FETCH, MODE_SYNC):
+            self._transfer(self._source, self._target, info, info._fetch, progress)
+        if self._mode in (MODE_PUSH, MODE_SYNC):
+            self._transfer(self._target, self._source, info, info._push, progress)
+        self._versions = (self._source.data_version(), self._target.data_version())
+        return info
+
+    def _transfer(self, sender: Any, receiver: Any, info: CommitSynchronizerInfo,
+                  transmit: CommitSynchronizerInfoTransmit, progress: Progress | None) -> None:
+        if sender.definitions_hexdigest() != receiver.definitions_hexdigest():
+            if receiver.extend_definitions(sender.definitions()):
+                info._updated_definitions = True
+        missing = ordered_missing(sender.engine_dag(), receiver.engine_dag())
+        self._send_blobs(sender, receiver, transmit, progress)
+        total = len(missing)
+        for start in range(0, total, COMMIT_BATCH):
+            batch_ids = missing[start:start + COMMIT_BATCH]
+            commits = sender.commit_databasing().get_commits(batch_ids)
+            if len(commits) != len(batch_ids):
+                raise ValidationError("the sender lost commits during the sync")
+            transmit._commits += receiver.import_commits(commits)
+            transmit._commit_bytes += sum(len(c.data()) for c in commits)
+            if progress is not None:
+                progress("commits", min(start + COMMIT_BATCH, total), total)
+
+    def _send_blobs(self, sender: Any, receiver: Any, transmit: CommitSynchronizerInfoTransmit,
+                    progress: Progress | None) -> None:
+        sender_backend, receiver_backend = sender.commit_databasing(), receiver.commit_databasing()
+        have = set(receiver_backend.blob_id_list())
+        sizes = sender_backend.blob_sizes()
+        wanted = [b for b in sizes if b not in have]
+        if not wanted:
+            return
+        total, done = len(wanted), 0
+        pack: list[BlobRecord] = []
+        pack_bytes = 0
+        for blob_id in wanted:
+            size = sizes[blob_id][1]
+            if pack and pack_bytes + size > self._pack_size:
+                done += self._flush(receiver, pack, transmit)
+                pack, pack_bytes = [], 0
+                if progress is not None:
+                    progress("blobs", done, total)
+            record = sender_backend.get_blob(blob_id)
+            if record is not None:
+                pack.append(record)
+                pack_bytes += len(record.data)
+        if pack:
+            done += self._flush(receiver, pack, transmit)
+        if progress is not None:
+            progress("blobs", done, total)
+
+    @staticmethod
+    def _flush(receiver: Any, pack: list[BlobRecord], transmit: CommitSynchronizerInfoTransmit) -> int:
+        receiver.import_blobs(pack)
+        transmit._blobs += len(pack)
+        transmit._blob_bytes += sum(len(b.data) for b in pack)
+        return len(pack)
+
+
+def ordered_missing(sender_dag: Any, receiver_dag: Any) -> list[bytes]:
+    """The sender's commits the receiver lacks, each after its parent and target (when those
+    are also missing), otherwise in the sender's creation order."""
+    missing = [cid for cid in sender_dag.headers if cid not in receiver_dag]
+    pending = set(missing)
+    ordered: list[bytes] = []
+    placed: set[bytes] = set()
+    for cid in missing:
+        stack = [cid]
+        while stack:
+            x = stack[-1]
+            if x in placed:
+                stack.pop()
+                continue
+            h = sender_dag.headers[x]
+            deps = [d for d in (h.parent, h.target) if d != ZERO_ID and d in pending and d not in placed]
+            if deps:
+                stack.extend(deps)
+                continue
+            stack.pop()
+            placed.add(x)
+            ordered.append(x)
+    return ordered
