@@ -95,7 +95,7 @@ class CommitSynchronizer:
         self._source, self._target = source, target
         self._mode = mode
         self._pack_size = size_of_packed_blobs
-        self._versions: tuple[int, int] | None = None
+        self._versions: tuple[Any, Any] | None = None
 
     def mode(self) -> str:
         return self._mode
@@ -110,14 +110,22 @@ class CommitSynchronizer:
         """One pass (see the module docstring). ``progress(stage, done, total)`` is called as
         commits and blobs are sent."""
         info = CommitSynchronizerInfo()
-        versions = (self._source.data_version(), self._target.data_version())
-        if versions == self._versions:
+        tokens = (change_token(self._source), change_token(self._target))
+        if tokens == self._versions:
             return info
+        self._versions = None
+        directions = []
         if self._mode in (MODE_FETCH, MODE_SYNC):
-            self._transfer(self._source, self._target, info, info._fetch, progress)
+            directions.append((self._source, self._target, info._fetch))
         if self._mode in (MODE_PUSH, MODE_SYNC):
-            self._transfer(self._target, self._source, info, info._push, progress)
-        self._versions = (self._source.data_version(), self._target.data_version())
+            directions.append((self._target, self._source, info._push))
+        for sender, receiver, transmit in directions:
+            self._transfer(sender, receiver, info, transmit, progress)
+        tokens = (change_token(self._source), change_token(self._target))
+        # Remember where both sides stand only when the pass is complete: a commit or blob that
+        # another writer added while the pass ran must not be skipped by the next pass.
+        if all(is_complete(sender, receiver) for sender, receiver, _ in directions):
+            self._versions = tokens
         return info
 
     def _transfer(self, sender: Any, receiver: Any, info: CommitSynchronizerInfo,
@@ -171,6 +179,26 @@ class CommitSynchronizer:
         transmit._blobs += len(pack)
         transmit._blob_bytes += sum(len(b.data) for b in pack)
         return len(pack)
+
+
+def change_token(db: Any) -> tuple[Any, ...]:
+    """A cheap value that changes whenever ``db`` changed. ``data_version()`` alone misses the
+    writes made through the same connection (SQLite's data version only counts the other
+    connections), so the commit count, the heads, the definitions and the blob count are part
+    of it too."""
+    dag = db.engine_dag()
+    return (db.data_version(), len(dag.headers), frozenset(dag.heads), db.definitions_hexdigest(),
+            len(db.commit_databasing().blob_id_list()))
+
+
+def is_complete(sender: Any, receiver: Any) -> bool:
+    """Whether the receiver holds every commit and blob of the sender. A receiver only ever
+    holds whole ancestries, so holding the sender's heads means holding all its commits."""
+    receiver_dag = receiver.engine_dag()
+    if any(h not in receiver_dag for h in sender.engine_dag().heads):
+        return False
+    have = set(receiver.commit_databasing().blob_id_list())
+    return all(b in have for b in sender.commit_databasing().blob_id_list())
 
 
 def ordered_missing(sender_dag: Any, receiver_dag: Any) -> list[bytes]:

@@ -39,6 +39,9 @@ class RemoteBackend(CommitDatabasing):
         self._meta: dict[str, Any] = {}
         self._last_write: tuple[int, int] | None = None
         self._in_tx = False
+        # Written inside the open transaction: uncached again if it rolls back.
+        self._tx_commits: list[bytes] = []
+        self._tx_blobs: list[bytes] = []
         self._handshake()
 
     # --- connecting --------------------------------------------------------------------------
@@ -210,6 +213,8 @@ class RemoteBackend(CommitDatabasing):
         inserted, before, after = self.call("insert_commit", P.pack_commit(commit))
         self._last_write = (before, after)
         self._commits[commit.header().id] = commit
+        if self._in_tx:
+            self._tx_commits.append(commit.header().id)
         return bool(inserted)
 
     def all_headers(self) -> list[CommitHeader]:
@@ -268,6 +273,8 @@ class RemoteBackend(CommitDatabasing):
         inserted, before, after = self.call("insert_blob", P.pack_blob(blob))
         self._last_write = (before, after)
         self._blobs[blob.blob_id] = blob
+        if self._in_tx:
+            self._tx_blobs.append(blob.blob_id)
         return bool(inserted)
 
     def insert_blobs(self, blobs: list[BlobRecord]) -> int:
@@ -275,6 +282,8 @@ class RemoteBackend(CommitDatabasing):
         self._last_write = (before, after)
         for b in blobs:
             self._blobs[b.blob_id] = b
+        if self._in_tx:
+            self._tx_blobs.extend(b.blob_id for b in blobs)
         return int(count)
 
     def create_blobs(self, blobs: Any) -> int:
@@ -290,18 +299,35 @@ class RemoteBackend(CommitDatabasing):
     def begin_transaction(self, mode: str = "Deferred") -> None:
         self.call("begin_transaction", mode)
         self._in_tx = True
+        self._tx_commits.clear()
+        self._tx_blobs.clear()
 
     def commit(self) -> None:
         try:
             self.call("commit")
+        except BaseException:
+            self._forget_transaction()
+            raise
         finally:
             self._in_tx = False
+            self._tx_commits.clear()
+            self._tx_blobs.clear()
 
     def rollback(self) -> None:
         try:
             self.call("rollback")
         finally:
+            self._forget_transaction()
             self._in_tx = False
+
+    def _forget_transaction(self) -> None:
+        """What the transaction wrote is not stored after all: drop it from the caches."""
+        for cid in self._tx_commits:
+            self._commits.pop(cid, None)
+        for bid in self._tx_blobs:
+            self._blobs.pop(bid, None)
+        self._tx_commits.clear()
+        self._tx_blobs.clear()
 
     def in_transaction(self) -> bool:
         return self._in_tx

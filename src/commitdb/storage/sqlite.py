@@ -106,6 +106,9 @@ class SQLiteBackend(CommitDatabasing):
         self._readonly = readonly
         self._closed = False
         self._last_write: tuple[int, int] | None = None
+        # PRAGMA data_version ignores this connection's own writes; count them so that
+        # data_version() changes on every write, ours included (rollbacks count too).
+        self._own_writes = 0
         self._lock = threading.RLock()
         self._depth = 0  # explicit transaction nesting guard
         if not os.path.exists(self._path):
@@ -289,14 +292,15 @@ class SQLiteBackend(CommitDatabasing):
         return self._last_write
 
     def _note_version(self, conn: sqlite3.Connection) -> None:
-        """Inside a write transaction: no other connection can commit now, and our own commit
-        does not change our data_version, so it is both the before and the after."""
-        dv = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        self._last_write = (dv, dv)
+        """Inside a write transaction no other connection can commit, so the version read now
+        is the one just before this write, and this write adds exactly one."""
+        before = int(conn.execute("PRAGMA data_version").fetchone()[0]) + self._own_writes
+        self._own_writes += 1
+        self._last_write = (before, before + 1)
 
     def data_version(self) -> int:
-        """Changes when another connection committed (SQLite's PRAGMA data_version)."""
-        return int(self._query("PRAGMA data_version")[0][0])
+        """Changes after every write: another connection's (PRAGMA data_version) or ours."""
+        return int(self._query("PRAGMA data_version")[0][0]) + self._own_writes
 
     # --- commits ---------------------------------------------------------------------------------
     @staticmethod
@@ -510,6 +514,7 @@ class SQLiteBackend(CommitDatabasing):
         try:
             self._conn.execute("ROLLBACK")
         finally:
+            self._own_writes += 1
             self._lock.release()
 
     def in_transaction(self) -> bool:
