@@ -57,10 +57,10 @@ from commitdb.errors import (
     ValidationError,
     VersionMismatchError,
 )
-from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, CommitHeader
-from commitdb.storage.memory import MemoryBackend
 from commitdb.flatten import CommitDatabaseFlattener
 from commitdb.net.server import CommitDatabaseServer
+from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, CommitHeader
+from commitdb.storage.memory import MemoryBackend
 from commitdb.store import CommitStore, CommitStoreNotifying
 from commitdb.sync import CommitSynchronizer, CommitSynchronizerInfo, CommitSynchronizerInfoTransmit
 from commitdb.values import *  # noqa: F403 - the value system is part of the public API
@@ -74,7 +74,8 @@ __all__ = [
     "Attachment", "AttachmentGetting", "AttachmentMutating", "BlobInfo", "BlobLayout", "BlobNotFoundError",
     "BlobRecord", "BlobStatistics", "BlobStream", "Commit", "CommitDBError", "CommitData", "CommitDatabase",
     "CommitDatabaseFlattener", "CommitDatabaseHelper", "CommitDatabaseServer", "CommitDatabasing",
-    "CommitSynchronizer", "CommitSynchronizerInfo", "CommitSynchronizerInfoTransmit", "CommitError", "CommitHeader", "CommitMutableState",
+    "CommitSynchronizer", "CommitSynchronizerInfo", "CommitSynchronizerInfoTransmit", "CommitError",
+    "CommitHeader", "CommitMutableState",
     "CommitNode", "CommitNotFoundError", "CommitOpcode", "CommitProgram", "CommitState", "CommitStateBuilder",
     "CommitStore", "CommitStoreNotifying", "ConnectionFailedError", "CorruptedDataError", "DSMBuilder",
     "DSMDefinitions", "DSMError", "DSMParseError", "DSMParseReport", "Dag", "DatabaseBusyError",

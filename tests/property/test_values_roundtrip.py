@@ -57,6 +57,7 @@ from commitdb.values import (
     ValueXArray,
 )
 from commitdb.values import containers as C
+from commitdb.values import fixed as F
 from commitdb.values import types as T
 
 NS = NameSpace("f529bc42-0618-4f54-a3fb-d55f95c5ad03", "Tuto")
@@ -267,7 +268,7 @@ def children(v: Value) -> list[Value]:
         return [] if v._v is None else [v._v]
     if isinstance(v, ValueAny):
         return [] if v.held() is None else [v.held()]  # type: ignore[list-item]
-    if isinstance(v, C.ValueVector | C._Fixed):
+    if isinstance(v, C.ValueVector | F._Fixed):
         return list(v._items)
     if isinstance(v, ValueSet):
         return list(v.members())
@@ -280,7 +281,7 @@ def children(v: Value) -> list[Value]:
     return []
 
 
-MUTABLE = (ValueOptional, C.ValueVariant, ValueAny, C.ValueVector, C._Fixed, ValueSet, ValueMap, ValueXArray,
+MUTABLE = (ValueOptional, C.ValueVariant, ValueAny, C.ValueVector, F._Fixed, ValueSet, ValueMap, ValueXArray,
            ValueStructure)
 
 
@@ -342,7 +343,7 @@ def _has_tombstone(v: Value) -> bool:
 def _has_nan(v: Value) -> bool:
     if v.type().code in (T.FLOAT, T.DOUBLE):
         return v._v != v._v  # type: ignore[attr-defined]
-    if isinstance(v, C._Fixed):
+    if isinstance(v, F._Fixed):
         return any(_has_nan(c) for c in v.values())
     return any(_has_nan(c) for c in children(v))
 

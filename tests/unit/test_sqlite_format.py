@@ -169,7 +169,7 @@ def test_a_row_whose_id_does_not_rehash_is_reported(tmp_path: Path) -> None:
     conn.execute("UPDATE ds_commit SET data = ? WHERE commit_id = ?", (_set_login_program("z", "p"), good.hex()))
     conn.commit()
     db = CommitDatabase.open(str(path))
-    with pytest.raises(CorruptedDataError, match="Corrupted commit data, expected 90d1aadf"):
+    with pytest.raises(CorruptedDataError, match=r"Corrupted commit data, expected 90d1aadf"):
         db.state(good)
     with pytest.raises(CorruptedDataError):
         db.commit(good)
@@ -202,7 +202,7 @@ def test_metadata_rules(tmp_path: Path) -> None:
     conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'Version'", (b"1.2",))
     conn.execute("DELETE FROM ds_metadata WHERE identifier = 'UUID'")
     conn.commit()
-    with pytest.raises(IncompatibleDatabaseError, match="Metadata UUID is missing."):
+    with pytest.raises(IncompatibleDatabaseError, match=r"Metadata UUID is missing\."):
         CommitDatabase.open(str(path))
 
 

@@ -206,8 +206,8 @@ def _r_all_headers(service: DatabaseService, backend: CommitDatabasing, args: li
 
 
 def _r_headers_since(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    if len(args) != 1 or not isinstance(args[0], int) or isinstance(args[0], bool) or args[0] < 0:
-        raise ProtocolError("headers_since takes one non-negative marker")
+    if len(args) != 1 or not isinstance(args[0], int) or isinstance(args[0], bool) or not 0 <= args[0] < 2 ** 63:
+        raise ProtocolError("headers_since takes one marker (an integer in [0, 2**63))")
     headers, marker = backend.headers_since(args[0])
     return [[P.pack_header(h) for h in headers], marker]
 
@@ -356,6 +356,7 @@ class CommitDatabaseServer:
         self.idle_timeout = idle_timeout
         self._servers: list[asyncio.AbstractServer] = []
         self._connections: set[Connection] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = asyncio.Event()
 
     async def start(self) -> None:
@@ -375,23 +376,31 @@ class CommitDatabaseServer:
     async def serve_forever(self) -> None:
         await self._stopped.wait()
 
-    def running_requests(self) -> int:
-        return sum(c.busy for c in self._connections)
+    def busy_clients(self) -> int:
+        """How many clients have a request in progress."""
+        return sum(1 for c in self._connections if c.busy)
+
+    def connection_count(self) -> int:
+        return len(self._connections)
 
     async def shutdown(self, grace: float = 5.0) -> int:
+        """Stop accepting, let running requests finish for up to ``grace`` seconds, close every
+        connection and the database. Returns how many clients were still busy (0: clean)."""
+        self._stopped.set()
         for server in self._servers:
             server.close()
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 0.1)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
-        while self.running_requests() and loop.time() < deadline:
-            await asyncio.sleep(0.02)
-        still = self.running_requests()
+        while self.busy_clients() and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        still = self.busy_clients()
         for conn in list(self._connections):
             if conn.writer is not None:
                 conn.writer.close()
+        # Let the handlers see their connection closed (bounded: a stuck handler is counted).
+        tasks = [t for t in self._tasks if not t.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=1.0 if not still else 0.1)
         if not still:
             for conn in list(self._connections):
                 await self.service.abandon(conn)
@@ -404,7 +413,13 @@ class CommitDatabaseServer:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = str(writer.get_extra_info("peername") or writer.get_extra_info("sockname") or "unix")
         conn = Connection(peer=peer, writer=writer)
+        if self._stopped.is_set():
+            writer.close()
+            return
         self._connections.add(conn)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         log.info("connection from %s", peer)
         try:
             await self._session(conn, reader, writer)
@@ -421,6 +436,8 @@ class CommitDatabaseServer:
         finally:
             await self.service.abandon(conn)
             self._connections.discard(conn)
+            if task is not None:
+                self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -447,28 +464,42 @@ class CommitDatabaseServer:
             raise
         writer.write(P.encode_frame(P.hello(), self.max_frame))
         await writer.drain()
-        while not self._stopped.is_set():
+        while True:
             message = await self._read(reader)
             request_id, method, args = P.parse_request(message)
+            if self._stopped.is_set():
+                # Shutting down: in-flight requests finish, new ones are refused.
+                await self._send_quietly(writer, [request_id, False, [
+                    "ConnectionFailedError", "the server is shutting down"]])
+                return
             log.debug("%s: %s #%d", conn.peer, method, request_id)
+            # Busy until the answer is handed to the socket, so a shutdown lets it go out.
             conn.busy += 1
             try:
-                result = await self.service.handle(conn, method, args)
-                response = [request_id, True, result]
-            except CommitDBError as e:
-                response = [request_id, False, P.error_payload(e)]
-                if isinstance(e, ProtocolError):
-                    log.error("%s: %s: %s", conn.peer, method, e)
-            except (TypeError, ValueError, KeyError, IndexError) as e:
-                response = [request_id, False, ["ProtocolError", f"bad arguments for {method}: {e}"]]
+                response = await self._answer(conn, request_id, method, args)
+                try:
+                    frame = P.encode_frame(response, self.max_frame)
+                except FrameTooLargeError as e:
+                    frame = P.encode_frame([request_id, False, P.error_payload(e)], self.max_frame)
+                writer.write(frame)
+                await writer.drain()
             finally:
                 conn.busy -= 1
-            try:
-                frame = P.encode_frame(response, self.max_frame)
-            except FrameTooLargeError as e:
-                frame = P.encode_frame([request_id, False, P.error_payload(e)], self.max_frame)
-            writer.write(frame)
-            await writer.drain()
+
+    async def _answer(self, conn: Connection, request_id: int, method: str, args: list[Any]) -> list[Any]:
+        """The response to one request; every failure becomes an error response."""
+        try:
+            return [request_id, True, await self.service.handle(conn, method, args)]
+        except CommitDBError as e:
+            if isinstance(e, ProtocolError):
+                log.error("%s: %s: %s", conn.peer, method, e)
+            return [request_id, False, P.error_payload(e)]
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError) as e:
+            log.error("%s: bad arguments for %s: %s", conn.peer, method, e)
+            return [request_id, False, ["ProtocolError", f"bad arguments for {method}: {e}"]]
+        except Exception as e:  # a bug must not cost the client its connection, nor the server its life
+            log.exception("%s: %s failed", conn.peer, method)
+            return [request_id, False, ["RemoteError", f"{method} failed on the server: {e.__class__.__name__}: {e}"]]
 
     async def _send_quietly(self, writer: asyncio.StreamWriter, message: Any) -> None:
         with contextlib.suppress(Exception):

@@ -85,11 +85,11 @@ def _raw(text: str | None) -> bytes:
     return raw
 
 
-def _translate(error: sqlite3.Error, what: str) -> Exception:
+def _translate(error: sqlite3.Error, what: str, waited: float = BUSY_TIMEOUT) -> Exception:
     """Map a sqlite3 error to the library's errors (the caller raises it ``from`` the original)."""
     text = str(error).lower()
     if "locked" in text or "busy" in text:
-        return DatabaseBusyError(f"database is busy: {what} waited {BUSY_TIMEOUT:g} s for another process")
+        return DatabaseBusyError(f"database is busy: {what} waited {waited:g} s for another process")
     if "readonly" in text or "read-only" in text:
         return ReadOnlyError(f"the database is read-only: {what}")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
@@ -105,6 +105,7 @@ class SQLiteBackend(CommitDatabasing):
         self._path = os.fspath(path)
         self._readonly = readonly
         self._closed = False
+        self._busy_timeout = busy_timeout
         self._last_write: tuple[int, int] | None = None
         # PRAGMA data_version ignores this connection's own writes; count them so that
         # data_version() changes on every write, ours included (rollbacks count too).
@@ -191,6 +192,9 @@ class SQLiteBackend(CommitDatabasing):
             raise IncompatibleDatabaseError(f"{self._path!r} is not a commit database: {problem}")
 
     def _ensure_cache_tables(self) -> None:
+        have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
+        if {"cdb_doc_index", "cdb_indexed", "cdb_commit_parent", "cdb_commit_target"} <= have:
+            return  # nothing to write: opening never waits for another writer
         with self._write("preparing the cache tables"):
             for stmt in CACHE_SCHEMA:
                 self._conn.execute(stmt)
@@ -241,12 +245,12 @@ class SQLiteBackend(CommitDatabasing):
                 try:
                     yield conn
                 except sqlite3.Error as e:
-                    raise _translate(e, what) from e
+                    raise _translate(e, what, self._busy_timeout) from e
                 return
             try:
                 conn.execute(f"BEGIN {mode}")
             except sqlite3.Error as e:
-                raise _translate(e, what) from e
+                raise _translate(e, what, self._busy_timeout) from e
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -256,7 +260,7 @@ class SQLiteBackend(CommitDatabasing):
                 except sqlite3.Error:
                     pass
                 if isinstance(error, sqlite3.Error):
-                    raise _translate(error, what) from error
+                    raise _translate(error, what, self._busy_timeout) from error
                 raise
 
     # --- metadata ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import commitdb.values.containers as C
@@ -26,27 +27,30 @@ def zero(t: Type) -> Value:
     cls = S.SCALAR_CLASS_BY_CODE.get(code)
     if cls is not None:
         return cls()
-    maker = _ZERO_MAKERS.get(code)
+    maker = _zero_makers().get(code)
     if maker is None:
         raise ValidationError(f"no value can be made of type {t}")
     return maker(t)
 
 
-_ZERO_MAKERS: dict[int, Callable[[Any], Value]] = {
-    T.OPTIONAL: C.ValueOptional,
-    T.VECTOR: C.ValueVector,
-    T.SET: C.ValueSet,
-    T.MAP: C.ValueMap,
-    T.XARRAY: C.ValueXArray,
-    T.TUPLE: C.ValueTuple,
-    T.VARIANT: C.ValueVariant,
-    T.VEC: C.ValueVec,
-    T.MAT: C.ValueMat,
-    T.ENUMERATION: C.ValueEnumeration,
-    T.STRUCTURE: C.ValueStructure,
-    T.KEY: C.ValueKey,
-    T.ANY: lambda t: C.ValueAny(),
-}
+@cache
+def _zero_makers() -> dict[int, Callable[[Any], Value]]:
+    """Built on first use: the container modules import this one while they load."""
+    return {
+        T.OPTIONAL: C.ValueOptional,
+        T.VECTOR: C.ValueVector,
+        T.SET: C.ValueSet,
+        T.MAP: C.ValueMap,
+        T.XARRAY: C.ValueXArray,
+        T.TUPLE: C.ValueTuple,
+        T.VARIANT: C.ValueVariant,
+        T.VEC: C.ValueVec,
+        T.MAT: C.ValueMat,
+        T.ENUMERATION: C.ValueEnumeration,
+        T.STRUCTURE: C.ValueStructure,
+        T.KEY: C.ValueKey,
+        T.ANY: lambda t: C.ValueAny(),
+    }
 
 
 def create(t: Type, init: Any = None) -> Value:
