@@ -197,7 +197,7 @@ def test_metadata_rules(tmp_path: Path) -> None:
     assert CommitDatabase.is_compatible(str(path))
     conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'Version'", (b"1.3",))
     conn.commit()
-    with pytest.raises(IncompatibleDatabaseError, match="expected database version 1.2"):
+    with pytest.raises(IncompatibleDatabaseError, match=r"expected database version 1\.2"):
         CommitDatabase.open(str(path))
     conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'Version'", (b"1.2",))
     conn.execute("DELETE FROM ds_metadata WHERE identifier = 'UUID'")
