@@ -578,6 +578,20 @@ def read_typed_value(r: Reader, named: Callable[[int, bytes], Type]) -> Value:
     return read_value(r, t, named)
 
 
+def encode_typed_value(v: Value) -> bytes:
+    """``T.enc ‖ value`` in StreamBinary."""
+    w = Writer()
+    write_typed_value(w, v)
+    return w.getvalue()
+
+
+def decode_typed_value(data: bytes, definitions: Any = None) -> Value:
+    r = Reader(data)
+    v = read_typed_value(r, named_resolver(definitions))
+    r.expect_end("a typed value")
+    return v
+
+
 # --- definitions ---------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from typing import Any
 
 from commitdb.blobs import BlobInfo, BlobLayout, BlobStatistics, BlobStream, as_layout, blob_id_bytes
+from commitdb.codec import decode_typed_value, encode_typed_value
 from commitdb.engine.dag import Dag
 from commitdb.engine.index import DocIndex
 from commitdb.engine.mutable import CommitMutableState
@@ -29,6 +30,7 @@ from commitdb.engine.snapshots import Snapshot, SnapshotCache
 from commitdb.engine.state import CommitState, build_merge_state, build_state
 from commitdb.errors import (
     BlobNotFoundError,
+    CommitDBError,
     CommitNotFoundError,
     CorruptedDataError,
     MissingBlobError,
@@ -52,6 +54,7 @@ from commitdb.storage.base import (
 from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId
 
 _PROGRAM_CACHE_SIZE = 8192
+SNAPSHOT_EVERY = 64  # persist a document every this many commits touching it
 
 
 def now_ms() -> float:
@@ -110,6 +113,7 @@ class CommitDatabase:
         self._index = DocIndex()
         self._programs: OrderedDict[bytes, CommitProgram] = OrderedDict()
         self._snapshots = SnapshotCache()
+        self._snapshots_loaded: set[Any] = set()
         self._defs: Any = None
         self._defs_bytes: bytes | None = None
         self._seen_version: int | None = None
@@ -182,6 +186,7 @@ class CommitDatabase:
                 self._dag, self._index = Dag(), DocIndex()
                 self._programs.clear()
                 self._snapshots.clear()
+                self._snapshots_loaded.clear()
                 self._corrupted.clear()
                 fresh, marker = self._backend.headers_since(0)
             self._marker = marker
@@ -221,6 +226,7 @@ class CommitDatabase:
             self._index = DocIndex()
             self._programs.clear()
             self._snapshots.clear()
+            self._snapshots_loaded.clear()
             self._seen_version = None
             self._marker = 0
             self._corrupted.clear()
@@ -239,6 +245,21 @@ class CommitDatabase:
 
     def engine_snapshots(self) -> SnapshotCache:
         return self._snapshots
+
+    def engine_snapshots_for(self, dk: Any) -> list[tuple[bytes, Snapshot]]:
+        """The snapshots of one document, newest first, including those the backend kept
+        from earlier sessions (loaded once per document)."""
+        if dk not in self._snapshots_loaded and self._backend.persists_snapshots():
+            self._snapshots_loaded.add(dk)
+            for cid, data in reversed(self._backend.load_snapshots(dk)):
+                if cid not in self._dag or self._snapshots.get(cid, dk) is not None:
+                    continue
+                try:
+                    doc = decode_typed_value(data, self._defs)
+                except CommitDBError:
+                    continue  # a damaged cache row is only a cache miss
+                self._snapshots.put(cid, dk, Snapshot(doc, self._dag.linearize(cid), self._dag.disabled(cid)))
+        return self._snapshots.for_document(dk)
 
     def engine_index(self) -> DocIndex:
         return self._index
@@ -390,11 +411,17 @@ class CommitDatabase:
         commit_id = self._store(CommitHeader(cid, parent, MUTATIONS, ZERO_ID, now_ms(), str(label)), data, program)
         if mutable_state.is_on_commit():
             # The working copy is exactly the state at the new commit for the documents it
-            # touched: keep them as replay starting points for the next reads.
+            # touched: keep them as replay starting points for the next reads, and every
+            # SNAPSHOT_EVERY-th version of a document in the backend for later sessions.
             lin, disabled = self._dag.linearize(cid), self._dag.disabled(cid)
+            persist = []
             for dk in program.doc_keys():
                 doc = mutable_state.working_document(dk)
                 self._snapshots.put(cid, dk, Snapshot(None if doc is None else doc.copy(), lin, disabled))
+                if doc is not None and len(self._index.commits_touching(dk)) % SNAPSHOT_EVERY == 0:
+                    persist.append((dk, cid, encode_typed_value(doc)))
+            if persist and self._backend.persists_snapshots() and not self._backend.is_readonly():
+                self._backend.save_snapshots(persist)
         return commit_id
 
     def merge_commit(self, label: str, parent_id: Any, merged_id: Any) -> ValueCommitId:
@@ -427,6 +454,7 @@ class CommitDatabase:
             self._index.remove(cid)
             self._programs.pop(cid, None)
             self._snapshots.clear()
+            self._snapshots_loaded.clear()
             self._corrupted.pop(cid, None)
             # A backend may reuse the position of the removed commit (SQLite reuses the largest
             # rowid): restart the catch-up marker, which only costs one re-listing of headers.

@@ -7,26 +7,24 @@ from pathlib import Path
 
 import click
 
+from commitdb.cli.admin_commands import admin
+from commitdb.cli.common import EXIT_CODES, CommitDBGroup, exit_code_for
+from commitdb.cli.db_commands import export, flatten, import_, log, show, verify
+from commitdb.cli.dsm_commands import dsm
 from commitdb.errors import CommitDBError
 
-# One table from error class to exit code; the most specific class wins.
-EXIT_CODES: list[tuple[type[BaseException], int]] = [
-    (CommitDBError, 1),
-]
+__all__ = ["EXIT_CODES", "cli", "exit_code_for", "main"]
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
-def exit_code_for(error: BaseException) -> int:
-    for cls, code in EXIT_CODES:
-        if isinstance(error, cls):
-            return code
-    return 1
-
-
-@click.group()
+@click.group(cls=CommitDBGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """commitdb: a pure-Python commit database."""
+
+
+for _command in (admin, dsm, verify, log, show, export, import_, flatten):
+    cli.add_command(_command)
 
 
 @cli.command("serve")
@@ -37,11 +35,11 @@ def cli() -> None:
 @click.argument("database")
 def serve_command(verbosity: int, host: str | None, port: int, socket_path: str | None, database: str) -> None:
     """Serve DATABASE (a .cdb file) to many clients."""
-    from commitdb.net.serve import serve
+    from commitdb.net.serve import exit_process, serve
 
     if host is None and socket_path is None:
         host = "0.0.0.0"
-    sys.exit(serve(database, host=host, port=port, socket_path=socket_path, verbosity=verbosity))
+    exit_process(serve(database, host=host, port=port, socket_path=socket_path, verbosity=verbosity))
 
 
 @cli.command("run-example")

@@ -39,6 +39,8 @@ class CommitSource(Protocol):
 
     def engine_snapshots(self) -> SnapshotCache: ...
 
+    def engine_snapshots_for(self, dk: DocKey) -> list[tuple[bytes, Snapshot]]: ...
+
 
 def check_attachment(definitions: Any, attachment: Any) -> None:
     if not hasattr(attachment, "rid") or definitions.attachment_by_rid(attachment.rid) is None:
@@ -190,7 +192,7 @@ class CommitState:
         # shorter: the linearisation after the snapshot, or the commits touching the document.
         best: Snapshot | None = None
         best_pos = -1
-        for cid, snap in self._source.engine_snapshots().for_document(dk):
+        for cid, snap in self._source.engine_snapshots_for(dk):
             p = lin.position(cid)
             if p is not None and p > best_pos and snap.usable_for(lin, disabled):
                 best, best_pos = snap, p

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from typing import TextIO
@@ -23,9 +24,9 @@ def log_level(verbosity: int) -> int:
 
 
 def serve(database: str, host: str | None = None, port: int | None = None, socket_path: str | None = None,
-          verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-          ready: asyncio.Event | None = None) -> int:
-    """Serve ``database`` until SIGINT/SIGTERM; returns the process exit code."""
+          verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Serve ``database`` until SIGINT/SIGTERM; returns the process exit code (0: graceful
+    stop, 1: clients were still running after the grace period, 2: could not start)."""
     logging.basicConfig(level=log_level(verbosity), stream=err,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -58,8 +59,22 @@ async def _run(service: DatabaseService, host: str | None, port: int | None, soc
     logging.getLogger("commitdb.server").info("serving on %s", ", ".join(where))
     await server.serve_forever()
     still = await server.shutdown(SHUTDOWN_GRACE)
-    if still:
-        print(f"{still} client(s) still running, the server did not stop cleanly.", file=out, flush=True)
-        return 1
-    print(GRACEFUL, file=out, flush=True)
-    return 0
+    print(finish_message(still), file=out, flush=True)
+    return 1 if still else 0
+
+
+def finish_message(still_running: int) -> str:
+    if still_running:
+        return f"{still_running} client(s) still running, the server did not stop cleanly."
+    return GRACEFUL
+
+
+def exit_process(code: int) -> None:
+    """Exit with ``code``. After an unclean stop a worker thread may still be inside a request;
+    the interpreter would wait for it at exit, so leave without waiting (SQLite's journal keeps
+    the file consistent: an unfinished transaction is simply not there)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code == 1:
+        os._exit(code)
+    sys.exit(code)

@@ -28,6 +28,7 @@ from commitdb.errors import (
     DatabaseBusyError,
     FrameTooLargeError,
     MissingBlobError,
+    NotAHeadError,
     ProtocolError,
     StorageError,
 )
@@ -37,6 +38,7 @@ from commitdb.storage.base import MUTATIONS, CommitDatabasing
 log = logging.getLogger("commitdb.server")
 
 WRITE_WAIT = 10.0  # seconds a write waits for another client's transaction
+_EOF = object()  # what _read returns when the peer closed between two frames
 
 
 def _bytes_list(args: list[Any], size: int, what: str) -> list[bytes]:
@@ -305,6 +307,9 @@ def _w_insert_blobs(service: DatabaseService, args: list[Any]) -> Any:
 
 def _w_remove_commit(service: DatabaseService, args: list[Any]) -> Any:
     cid = _one_id(args)
+    # Removing anything but a head would orphan its children: clients are not trusted with it.
+    if service.writer.get_header(cid) is not None and cid not in service.writer.head_ids():
+        raise NotAHeadError(f"{cid.hex()} is not a head")
     return service.versioned(lambda: service.writer.remove_commit(cid))
 
 
@@ -389,6 +394,11 @@ class CommitDatabaseServer:
         self._stopped.set()
         for server in self._servers:
             server.close()
+        # Idle clients cannot send anything the server would still run: close them now, which
+        # also rolls back a transaction an idle client left open (it would block the others).
+        for conn in list(self._connections):
+            if not conn.busy and conn.writer is not None:
+                conn.writer.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while self.busy_clients() and loop.time() < deadline:
@@ -444,7 +454,13 @@ class CommitDatabaseServer:
             log.info("connection from %s closed", peer)
 
     async def _read(self, reader: asyncio.StreamReader) -> Any:
-        head = await self._timed(reader.readexactly(P.LENGTH.size))
+        """The next message, or _EOF when the peer closed cleanly before a new frame."""
+        try:
+            head = await self._timed(reader.readexactly(P.LENGTH.size))
+        except asyncio.IncompleteReadError as e:
+            if e.partial:
+                raise
+            return _EOF
         (length,) = P.LENGTH.unpack(head)
         P.check_length(length, self.max_frame)
         return P.decode_body(await self._timed(reader.readexactly(length)))
@@ -456,6 +472,8 @@ class CommitDatabaseServer:
 
     async def _session(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         greeting = await self._read(reader)
+        if greeting is _EOF:
+            return  # connected and left without a word (a port probe)
         try:
             P.check_hello(greeting)
         except CommitDBError as e:
@@ -466,6 +484,8 @@ class CommitDatabaseServer:
         await writer.drain()
         while True:
             message = await self._read(reader)
+            if message is _EOF:
+                return  # the client left between two requests: a normal end
             request_id, method, args = P.parse_request(message)
             if self._stopped.is_set():
                 # Shutting down: in-flight requests finish, new ones are refused.
@@ -485,6 +505,8 @@ class CommitDatabaseServer:
                 await writer.drain()
             finally:
                 conn.busy -= 1
+            if self._stopped.is_set():
+                return  # answered the last request; the shutdown closes the rest
 
     async def _answer(self, conn: Connection, request_id: int, method: str, args: list[Any]) -> list[Any]:
         """The response to one request; every failure becomes an error response."""

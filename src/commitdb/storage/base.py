@@ -228,6 +228,18 @@ class CommitDatabasing(ABC):
     def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
         """Persist index rows computed after the fact (no-op when not persisted)."""
 
+    # --- document snapshots (optional cache) ------------------------------------------------
+    def persists_snapshots(self) -> bool:
+        """Whether this backend keeps document snapshots between opens."""
+        return False
+
+    def save_snapshots(self, rows: list[tuple[Any, bytes, bytes]]) -> None:
+        """Keep (doc key, commit id, encoded document) rows (no-op when not persisted)."""
+
+    def load_snapshots(self, doc_key: Any, limit: int = 8) -> list[tuple[bytes, bytes]]:
+        """The latest (commit id, encoded document) snapshots of one document, newest first."""
+        return []
+
     # --- blobs -----------------------------------------------------------------------------
     @abstractmethod
     def get_blob(self, blob_id: bytes) -> BlobRecord | None: ...

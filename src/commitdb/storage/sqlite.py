@@ -56,6 +56,9 @@ CACHE_SCHEMA = (
     "concept BLOB, has_set INTEGER)",
     "CREATE INDEX IF NOT EXISTS cdb_doc_index_commit ON cdb_doc_index(commit_id)",
     "CREATE TABLE IF NOT EXISTS cdb_indexed (commit_id TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS cdb_snapshot (seq INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, "
+    "concept BLOB, commit_id TEXT, data BLOB)",
+    "CREATE INDEX IF NOT EXISTS cdb_snapshot_doc ON cdb_snapshot(attachment, instance, concept)",
     "CREATE INDEX IF NOT EXISTS cdb_commit_parent ON ds_commit(parent_id)",
     "CREATE INDEX IF NOT EXISTS cdb_commit_target ON ds_commit(target_id)",
 )
@@ -193,7 +196,7 @@ class SQLiteBackend(CommitDatabasing):
 
     def _ensure_cache_tables(self) -> None:
         have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
-        if {"cdb_doc_index", "cdb_indexed", "cdb_commit_parent", "cdb_commit_target"} <= have:
+        if {"cdb_doc_index", "cdb_indexed", "cdb_snapshot", "cdb_commit_parent", "cdb_commit_target"} <= have:
             return  # nothing to write: opening never waits for another writer
         with self._write("preparing the cache tables"):
             for stmt in CACHE_SCHEMA:
@@ -412,6 +415,7 @@ class SQLiteBackend(CommitDatabasing):
         for hex_id in hex_ids:
             conn.execute("DELETE FROM cdb_doc_index WHERE commit_id = ?", (hex_id,))
             conn.execute("DELETE FROM cdb_indexed WHERE commit_id = ?", (hex_id,))
+            conn.execute("DELETE FROM cdb_snapshot WHERE commit_id = ?", (hex_id,))
 
     def persists_index(self) -> bool:
         return True
@@ -452,6 +456,29 @@ class SQLiteBackend(CommitDatabasing):
                 if conn.execute("SELECT 1 FROM cdb_indexed WHERE commit_id = ?", (_hex(commit_id),)).fetchone():
                     continue
                 self._save_index(conn, commit_id, entries)
+
+    # --- document snapshots ------------------------------------------------------------------
+    def persists_snapshots(self) -> bool:
+        return True
+
+    def save_snapshots(self, rows: list[tuple[Any, bytes, bytes]]) -> None:
+        if self._readonly or not rows:
+            return
+        with self._write("saving document snapshots") as conn:
+            conn.executemany(
+                "INSERT INTO cdb_snapshot (attachment, instance, concept, commit_id, data) VALUES (?, ?, ?, ?, ?)",
+                [(dk[0], dk[1], dk[2], _hex(cid), data) for dk, cid, data in rows],
+            )
+
+    def load_snapshots(self, doc_key: Any, limit: int = 8) -> list[tuple[bytes, bytes]]:
+        try:
+            rows = self._query(
+                "SELECT commit_id, data FROM cdb_snapshot WHERE attachment = ? AND instance = ? AND concept = ? "
+                "ORDER BY seq DESC LIMIT ?", (doc_key[0], doc_key[1], doc_key[2], limit),
+            )
+        except StorageError:
+            return []  # a file without the cache tables (opened read-only)
+        return [(_raw(cid), bytes(data)) for cid, data in rows]
 
     # --- blobs ---------------------------------------------------------------------------------
     def get_blob(self, blob_id: bytes) -> BlobRecord | None:

@@ -1,0 +1,154 @@
+"""``commitdb admin`` (and ``tools/commit_admin.py``): reset, reduce_heads, sync (SPEC §12).
+
+    commit_admin.py [-v] (--database PATH | --host HOST [--port 54321] | --socket-path P) CMD
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from commitdb.cli.common import EXIT_ERROR, CommitDBGroup, Progress, run_loop
+
+NO_SOURCE = "use option --database, --host or --socket-path to specify the source"
+
+
+@dataclass
+class Source:
+    verbosity: int
+    database: str | None
+    host: str | None
+    port: str
+    socket_path: str | None
+
+    def describe(self) -> str:
+        if self.database is not None:
+            return self.database
+        if self.host is not None:
+            return f"{self.host}:{self.port}"
+        return str(self.socket_path)
+
+    def open(self, ctx: click.Context) -> Any:
+        from commitdb.admin import open_source
+
+        db = open_source(self.database, self.host, self.port, self.socket_path)
+        ctx.call_on_close(db.close)
+        if self.verbosity:
+            click.echo(f"source: {self.describe()} ({db.documentation()})")
+        return db
+
+
+@click.group("admin", cls=CommitDBGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "verbosity", count=True, help="more output (one line per pass in loop mode)")
+@click.option("--database", metavar="PATH", default=None, help="the source: a database file")
+@click.option("--host", default=None, help="the source: a server's host")
+@click.option("--port", default="54321", show_default=True, help="the server's port (with --host)")
+@click.option("--socket-path", metavar="P", default=None, help="the source: a server's unix socket")
+@click.pass_context
+def admin(ctx: click.Context, verbosity: int, database: str | None, host: str | None, port: str,
+          socket_path: str | None) -> None:
+    """Administer a commit database: a file (--database), or one served over TCP (--host,
+    --port) or a unix socket (--socket-path)."""
+    if database is None and host is None and socket_path is None:
+        click.echo(NO_SOURCE, err=True)
+        ctx.exit(EXIT_ERROR)
+    if sum(x is not None for x in (database, host, socket_path)) > 1:
+        click.echo("use only one of --database, --host or --socket-path", err=True)
+        ctx.exit(EXIT_ERROR)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(EXIT_ERROR)
+    ctx.obj = Source(verbosity, database, host, port, socket_path)
+
+
+def _short(commit_id: Any) -> str:
+    return str(commit_id)[:12]
+
+
+@admin.command("reset")
+@click.pass_context
+def reset(ctx: click.Context) -> None:
+    """Keep only the first commit (a demo trick: it breaks append-only)."""
+    db = ctx.obj.open(ctx)
+    before = len(db.commit_ids())
+    db.reset_commits()
+    first = db.first_commit_id()
+    if first is None:
+        click.echo("reset: the database has no commits")
+    else:
+        click.echo(f"reset: kept the first commit {first}, removed {before - len(db.commit_ids())} commit(s)")
+
+
+@admin.command("reduce_heads")
+@click.option("--loop", is_flag=True, help="repeat until Ctrl+C")
+@click.option("--update-interval", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
+              help="seconds between passes in loop mode")
+@click.pass_context
+def reduce_heads(ctx: click.Context, loop: bool, update_interval: float) -> None:
+    """Merge every head into one (CommitDatabaseHelper.reduce_heads)."""
+    from commitdb.engine.helpers import CommitDatabaseHelper
+
+    db = ctx.obj.open(ctx)
+    verbose = ctx.obj.verbosity > 0
+
+    def step() -> None:
+        heads = len(db.head_commit_ids())
+        merged = CommitDatabaseHelper.reduce_heads(db)
+        if merged is not None:
+            click.echo(f"reduced {heads} heads into {merged}")
+        elif verbose or not loop:
+            click.echo(f"nothing to reduce ({heads} head{'' if heads == 1 else 's'})")
+        sys.stdout.flush()
+
+    if loop:
+        run_loop(step, update_interval)
+    else:
+        step()
+
+
+@admin.command("sync")
+@click.argument("file", metavar="FILE")
+@click.option("--loop", is_flag=True, help="repeat until Ctrl+C")
+@click.option("--update-interval", type=click.FloatRange(min=0.0), default=5.0, show_default=True,
+              help="seconds between passes in loop mode")
+@click.option("--blob-data-size", type=click.FloatRange(min=0.000001), default=25.0, show_default=True,
+              help="the largest pack of blobs sent at once, in MB")
+@click.pass_context
+def sync(ctx: click.Context, file: str, loop: bool, update_interval: float, blob_data_size: float) -> None:
+    """Synchronise the source and the database file FILE both ways (created with the source's
+    documentation when missing)."""
+    from commitdb.admin import open_replica
+    from commitdb.sync import CommitSynchronizer
+
+    source = ctx.obj.open(ctx)
+    target, created = open_replica(file, source.documentation())
+    ctx.call_on_close(target.close)
+    if created:
+        click.echo(f"created {file}")
+    synchronizer = CommitSynchronizer(source, target, "Sync", max(int(blob_data_size * 1_000_000), 1))
+    verbose = ctx.obj.verbosity > 0
+
+    def step() -> None:
+        with Progress() as progress:
+            info = synchronizer.sync(progress=progress)
+        if info.need_transmit() or verbose or not loop:
+            click.echo(_sync_line(info))
+        sys.stdout.flush()
+
+    if loop:
+        run_loop(step, update_interval)
+    else:
+        step()
+
+
+def _sync_line(info: Any) -> str:
+    def part(word: str, t: Any) -> str:
+        return (f"{word} {t.commits()} commit(s) ({t.commit_bytes()} bytes), "
+                f"{t.blobs()} blob(s) ({t.blob_bytes()} bytes)")
+
+    extra = "; definitions extended" if info.updated_definitions() else ""
+    return f"sync: {part('fetched', info.fetch())}; {part('pushed', info.push())}{extra}"

@@ -1,0 +1,185 @@
+"""Commands on database files: verify, log, show, export, import, flatten."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from commitdb.cli.common import EXIT_INTEGRITY, Progress, iso_date
+
+ZERO = "0" * 40
+
+
+def _open(ctx: click.Context, path: str) -> Any:
+    """Open a database file read-only (closed when the command ends)."""
+    from commitdb.database import CommitDatabase
+
+    db = CommitDatabase.open(path, readonly=True)
+    ctx.call_on_close(db.close)
+    return db
+
+
+def _short(commit_id: Any, full: bool = False) -> str:
+    text = str(commit_id)
+    return text if full else text[:12]
+
+
+@click.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def verify(ctx: click.Context, path: str) -> None:
+    """Check every commit and blob of the database file PATH (exit 4 on any fault)."""
+    from commitdb.admin import verify as verify_database
+
+    with Progress() as progress:
+        report = verify_database(path, progress)
+    click.echo(f"verify {path}")
+    click.echo(f"  commits: {report.commits} ({report.heads} head{'' if report.heads == 1 else 's'})")
+    click.echo(f"  blobs: {report.blobs} ({report.referenced_blobs} referenced by commits)")
+    click.echo(f"  definitions: {report.definitions_hexdigest or '?'}")
+    for fault in report.faults:
+        click.echo(f"FAULT {fault}")
+    if report.ok:
+        click.echo("OK: no fault found")
+        return
+    count = len(report.faults)
+    click.echo(f"{count} fault{'' if count == 1 else 's'} found")
+    ctx.exit(EXIT_INTEGRITY)
+
+
+@click.command("log")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=None, help="show at most N commits")
+@click.option("--full-ids", is_flag=True, help="print whole commit ids")
+@click.pass_context
+def log(ctx: click.Context, path: str, limit: int | None, full_ids: bool) -> None:
+    """The commits of PATH newest first: a '*' marks a head; then id, date (UTC), type,
+    parent (and target), label."""
+    from commitdb.admin import history
+
+    db = _open(ctx, path)
+    heads = {str(h) for h in db.head_commit_ids()}
+    headers = history(db)
+    if not headers:
+        click.echo("(no commits)")
+        return
+    width = 40 if full_ids else 12
+    for h in headers[:limit]:
+        cid = str(h.commit_id())
+        parent = str(h.parent_commit_id())
+        links = f"parent {_short(parent, full_ids)}" if parent != ZERO else "root".ljust(width + 7)
+        if h.commit_type() != "Mutations":
+            links += f"  target {_short(h.target_commit_id(), full_ids)}"
+        else:
+            links += " " * (width + 9)
+        mark = "*" if cid in heads else " "
+        click.echo(f"{mark} {_short(cid, full_ids)}  {iso_date(h.timestamp())}  {h.commit_type():<9}  {links}  "
+                   f"{h.label()}")
+
+
+@click.command("show")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("commit")
+@click.pass_context
+def show(ctx: click.Context, path: str, commit: str) -> None:
+    """The header and the opcodes of COMMIT (a 40-hex id, a unique prefix, or 'last')."""
+    from commitdb.admin import attachment_names, resolve_commit_id
+
+    db = _open(ctx, path)
+    commit_id = resolve_commit_id(db, commit)
+    c = db.commit(commit_id)
+    h = c.header()
+    click.echo(f"commit     {h.commit_id()}")
+    click.echo(f"type       {h.commit_type()}")
+    parent = str(h.parent_commit_id())
+    click.echo(f"parent     {parent if parent != ZERO else '(none: a root)'}")
+    if h.commit_type() != "Mutations":
+        click.echo(f"target     {h.target_commit_id()}")
+    click.echo(f"label      {h.label()}")
+    click.echo(f"date       {iso_date(h.timestamp())} ({h.timestamp()})")
+    program = c.program()
+    if program is None:
+        return
+    opcodes = program.all_opcodes()
+    click.echo(f"opcodes    {len(opcodes)}")
+    names = attachment_names(db.definitions())
+    for op in opcodes:
+        click.echo("  " + _opcode_line(op, names))
+
+
+def _opcode_line(op: Any, names: dict[bytes, str]) -> str:
+    rid = op.attachment_runtime_id()
+    attachment = names.get(rid.bytes_value(), f"attachment {rid}")
+    parts = [f"{op.type():<15}", attachment, str(op.instance_id())]
+    if op.path() is not None:
+        parts.append(str(op.path()))
+    if op.before_position() is not None:
+        parts.append(f"before={op.before_position()}")
+    if op.position() is not None:
+        parts.append(f"position={op.position()}")
+    value = op.value()
+    if value is not None:
+        parts.append(repr(value))
+    return " ".join(parts)
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--commit-id", "commit", default="last", show_default=True,
+              help="the commit to export: a 40-hex id, a unique prefix, or 'last'")
+@click.option("--all-blobs", is_flag=True, help="export every blob, not only those the documents reference")
+@click.argument("outdir")
+@click.pass_context
+def export(ctx: click.Context, path: str, commit: str, all_blobs: bool, outdir: str) -> None:
+    """Write the documents at one commit of PATH to the new directory OUTDIR (manifest.json,
+    definitions, documents/*.json, blobs/*)."""
+    from commitdb.admin import export_state, resolve_commit_id
+
+    db = _open(ctx, path)
+    summary = export_state(db, resolve_commit_id(db, commit), outdir, all_blobs)
+    click.echo(f"exported {summary.commit_id} to {outdir}: {summary.documents} document(s) in "
+               f"{summary.attachments} attachment(s), {summary.blobs} blob(s)")
+
+
+@click.command("import")
+@click.argument("outdir", type=click.Path(exists=True, file_okay=False))
+@click.argument("newdb")
+@click.option("--label", default=None, help="the label of the commit (default 'Import of <id>')")
+def import_(outdir: str, newdb: str, label: str | None) -> None:
+    """Create the database NEWDB from an export: its definitions, blobs and one commit
+    setting every document (read back and compared with the export)."""
+    from commitdb.admin import import_state
+
+    with Progress() as progress:
+        summary = import_state(outdir, newdb, label, progress.stage("documents"))
+    click.echo(f"imported {outdir} into {newdb}: commit {summary.commit_id}, {summary.documents} document(s), "
+               f"{summary.blobs} blob(s)")
+
+
+@click.command("flatten")
+@click.argument("source", metavar="SRC", type=click.Path(exists=True, dir_okay=False))
+@click.argument("commit")
+@click.argument("target", metavar="DST")
+@click.option("--label", default="Flatten", show_default=True, help="the label of the single commit")
+@click.pass_context
+def flatten(ctx: click.Context, source: str, commit: str, target: str, label: str) -> None:
+    """Write the state at COMMIT (a 40-hex id, a unique prefix, or 'last') of SRC as the single
+    root commit of the new database DST, with only the blobs it references."""
+    from commitdb.admin import remove_database_file, resolve_commit_id
+    from commitdb.database import CommitDatabase
+    from commitdb.flatten import CommitDatabaseFlattener
+
+    src = _open(ctx, source)
+    commit_id = resolve_commit_id(src, commit)
+    dst = CommitDatabase.create(target, src.documentation())
+    try:
+        with Progress() as progress:
+            new_id = CommitDatabaseFlattener().flatten(src, commit_id, dst, label, progress.stage("documents"))
+        blobs = len(dst.blob_ids())
+    except BaseException:
+        dst.close()
+        remove_database_file(target)
+        raise
+    dst.close()
+    click.echo(f"flattened {source} at {commit_id} into {target}: commit {new_id}, {blobs} blob(s)")
