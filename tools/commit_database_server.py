@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from commitdb.net.serve import exit_process, serve  # noqa: E402
+from commitdb.net.serve import exit_process, serve
 
 
 def main(argv: list[str] | None = None) -> int:

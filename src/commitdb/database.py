@@ -50,6 +50,7 @@ from commitdb.storage.base import (
     CommitHeader,
     as_id,
     compute_commit_id,
+    is_token_codec,
 )
 from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId
 
@@ -122,6 +123,7 @@ class CommitDatabase:
         # the DAG (so the database opens) but reading them, or a state built on them, raises.
         self._corrupted: dict[bytes, str] = {}
         self._closed = False
+        self._token = is_token_codec(commit_databasing.codec_name())
         self._refresh()
 
     # --- construction ------------------------------------------------------------------------
@@ -249,7 +251,9 @@ class CommitDatabase:
     def engine_snapshots_for(self, dk: Any) -> list[tuple[bytes, Snapshot]]:
         """The snapshots of one document, newest first, including those the backend kept
         from earlier sessions (loaded once per document)."""
-        if dk not in self._snapshots_loaded and self._backend.persists_snapshots():
+        if (dk not in self._snapshots_loaded and self._backend.persists_snapshots()
+                and len(self._index.commits_touching(dk)) >= SNAPSHOT_EVERY):
+            # (fewer touching commits than SNAPSHOT_EVERY: nothing can have been persisted)
             self._snapshots_loaded.add(dk)
             for cid, data in reversed(self._backend.load_snapshots(dk)):
                 if cid not in self._dag or self._snapshots.get(cid, dk) is not None:
@@ -280,7 +284,7 @@ class CommitDatabase:
             raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
         self._verify(data)
         try:
-            program = decode_program(data.data(), self._defs) if data.header().type_code == MUTATIONS \
+            program = decode_program(data.data(), self._defs, self._token) if data.header().type_code == MUTATIONS \
                 else CommitProgram()
         except CorruptedDataError as error:
             # Bytes that hash right but do not decode: the states built on it raise too.
@@ -301,7 +305,7 @@ class CommitDatabase:
 
     def _check_id(self, header: CommitHeader, data: bytes) -> None:
         """Remember ``header`` as corrupted when its id does not re-hash (SPEC §5)."""
-        computed = compute_commit_id(header.parent, header.type_code, header.target, data)
+        computed = compute_commit_id(header.parent, header.type_code, header.target, data, self._token)
         if computed != header.id:
             self._corrupted[header.id] = (
                 f"Corrupted commit data, expected {header.id.hex()}, got {computed.hex()}"
@@ -405,8 +409,8 @@ class CommitDatabase:
         if parent != ZERO_ID:
             self._require(parent)
         ops = list(mutable_state.raw_opcodes())
-        data = encode_program(ops)
-        cid = compute_commit_id(parent, MUTATIONS, ZERO_ID, data)
+        data = encode_program(ops, self._token)
+        cid = compute_commit_id(parent, MUTATIONS, ZERO_ID, data, self._token)
         program = CommitProgram(ops)
         commit_id = self._store(CommitHeader(cid, parent, MUTATIONS, ZERO_ID, now_ms(), str(label)), data, program)
         if mutable_state.is_on_commit():
@@ -439,7 +443,7 @@ class CommitDatabase:
         return self._toggle(label, ENABLE, self._require(parent_id), self._require(target_id))
 
     def _toggle(self, label: str, kind: int, parent: bytes, target: bytes) -> ValueCommitId:
-        cid = compute_commit_id(parent, kind, target, b"")
+        cid = compute_commit_id(parent, kind, target, b"", self._token)
         return self._store(CommitHeader(cid, parent, kind, target, now_ms(), str(label)), b"", CommitProgram())
 
     def delete_commit(self, commit_id: Any) -> None:
@@ -487,7 +491,7 @@ class CommitDatabase:
             try:
                 for commit in commits:
                     h = commit.header()
-                    computed = commit.computed_id()
+                    computed = commit.computed_id(self._token)
                     if computed != h.id:
                         raise CorruptedDataError(f"Corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
                     for ref in (h.parent, h.target):
@@ -495,7 +499,7 @@ class CommitDatabase:
                             raise CommitNotFoundError(f"Missing commit {ref.hex()} (referenced by {h.id.hex()})")
                     program, entries = None, None
                     if h.type_code == MUTATIONS:
-                        program = decode_program(commit.data(), self._defs)
+                        program = decode_program(commit.data(), self._defs, self._token)
                         for blob_id in collect_blob_ids(program.raw_opcodes()):
                             if not backend.has_blob(blob_id):
                                 raise MissingBlobError(f"Missing blob {blob_id.hex()}")

@@ -165,12 +165,21 @@ def test_unclean_stop_reports_busy_clients(tmp_path: Path) -> None:
 
     server = BackgroundServer(DatabaseService(Slow()), host="127.0.0.1", port=0, grace=0.3).start()
     backend = RemoteBackend.connect("127.0.0.1", server.port)
-    thread = threading.Thread(target=lambda: pytest.raises(ConnectionFailedError, backend.commit_count))
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            backend.commit_count()
+        except ConnectionFailedError as e:
+            outcome.append(e)
+
+    thread = threading.Thread(target=call)
     thread.start()
     time.sleep(0.2)
     assert server.stop() == 1
     release.set()
     thread.join(10)
+    assert len(outcome) == 1  # the client was cut off, not left hanging
     assert finish_message(1) == "1 client(s) still running, the server did not stop cleanly."
     assert finish_message(0) == GRACEFUL
 

@@ -250,3 +250,34 @@ def test_reopen_gives_identical_ids_headers_definitions_and_states(tmp_path: Pat
         assert again.commit_header(c) == header
         assert repr([again.state(c).attachment_getting().get(login, k) for k in keys]) == docs
     assert again.head_commit_ids() == {undo}
+
+
+def test_a_token_codec_file_works(tmp_path: Path) -> None:
+    """FORMAT.md §1/§7.3: a file whose CodecName is StreamTokenBinary stores definitions and
+    programs with token bytes and computes commit ids over the token writes."""
+    definitions, names = tuto()
+    path = tmp_path / "token.cdb"
+    CommitDatabase.create(str(path)).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'CodecName'", (b"StreamTokenBinary",))
+    conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'Definitions'", (Definitions().encode(),))
+    conn.commit()
+    db = CommitDatabase.open(str(path))
+    assert db.codec_name() == "StreamTokenBinary"
+    db.extend_definitions(definitions)
+    login = names["TUTO_A_USER_LOGIN"]
+    key = login.create_key(ValueUUId(ALICE))
+    mutable = CommitMutableState(db.initial_state())
+    mutable.attachment_mutating().set(login, key, {"nickname": "x", "password": "p"})
+    first = db.commit_mutations("token", mutable)
+    empty = db.commit_mutations("empty", CommitMutableState(db.initial_state()))
+    db.close()
+    row = sqlite3.connect(path).execute("SELECT data FROM ds_commit WHERE commit_id = ?", (str(first),)).fetchone()
+    program = row[0]
+    assert program[:9] == b"\x04" + struct.pack("<Q", 1)  # the opcode count carries its u64 token
+    assert str(first) != "90d1aadfaa18d44db1bdb5e1ef8908312ae425dd"  # the id hashes the token writes
+    assert first.bytes_value() == compute_commit_id(bytes(20), 0, bytes(20), program, token=True)
+    assert empty.bytes_value() == compute_commit_id(bytes(20), 0, bytes(20), b"\x04" + bytes(8), token=True)
+    again = CommitDatabase.open(str(path))
+    assert repr(again.state(first).attachment_getting().get(login, key)) == "Optional({nickname='x', password='p'})"
+    assert again.definitions_hexdigest() == definitions.hexdigest()

@@ -49,7 +49,10 @@ class ToolError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {self.format_message()}", file=file or click.get_text_stream("stderr"))
+        if file is None:
+            click.echo(f"error: {self.format_message()}", err=True)
+        else:
+            click.echo(f"error: {self.format_message()}", file=file)
 
 
 class CommitDBGroup(click.Group):
@@ -73,21 +76,28 @@ def iso_date(timestamp: float) -> str:
 
 
 def stdout_is_terminal() -> bool:
-    return click.get_text_stream("stdout").isatty()
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 class Progress:
-    """``progress(stage, done, total)``: a rich progress bar per stage on a terminal, else a
-    plain line whenever a stage advances by a tenth (and when it completes)."""
+    """``progress(stage, done, total)``: a rich progress bar per stage on a terminal; else,
+    once the work has lasted ``plain_after`` seconds, a plain line whenever a stage advances
+    by a tenth (and when it completes). Short work prints nothing."""
 
-    def __init__(self, rich: bool | None = None, quiet: bool = False) -> None:
+    def __init__(self, rich: bool | None = None, quiet: bool = False, plain_after: float = 1.0) -> None:
         self._rich = stdout_is_terminal() if rich is None else rich
         self._quiet = quiet
+        self._plain_after = plain_after
+        self._start = time.monotonic()
         self._bars: Any = None
         self._tasks: dict[str, Any] = {}
         self._printed: dict[str, int] = {}
 
     def __enter__(self) -> Progress:
+        self._start = time.monotonic()
         if self._rich and not self._quiet:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as RichProgress
@@ -112,6 +122,8 @@ class Progress:
             if task is None:
                 task = self._tasks[stage] = self._bars.add_task(stage, total=total)
             self._bars.update(task, completed=done, total=total)
+            return
+        if time.monotonic() - self._start < self._plain_after:
             return
         step = max(total // 10, 1)
         last = self._printed.get(stage, -1)

@@ -133,8 +133,8 @@ class CommitProgram:
                 seen.append(op.doc_key)
         return [(ValueUUId(a), ValueUUId(i), ValueUUId(c)) for a, i, c in seen]
 
-    def encode(self) -> bytes:
-        return encode_program(self._opcodes)
+    def encode(self, token: bool = False) -> bytes:
+        return encode_program(self._opcodes, token)
 
     def __len__(self) -> int:
         return len(self._opcodes)
@@ -199,18 +199,19 @@ def write_opcode(w: codec.Writer, op: CommitOpcode) -> None:
         codec.write_typed_value(w, op._value)  # type: ignore[arg-type]
 
 
-def encode_program(opcodes: Iterable[CommitOpcode]) -> bytes:
+def encode_program(opcodes: Iterable[CommitOpcode], token: bool = False) -> bytes:
+    """FORMAT.md §7.2 bytes (StreamBinary, or StreamTokenBinary when ``token``)."""
     ops = list(opcodes)
-    w = codec.Writer()
+    w = codec.Writer(token)
     w.u64(len(ops))
     for op in ops:
         write_opcode(w, op)
     return w.getvalue()
 
 
-def decode_program(data: bytes, definitions: Any = None) -> CommitProgram:
+def decode_program(data: bytes, definitions: Any = None, token: bool = False) -> CommitProgram:
     """Decode FORMAT.md §7.2 bytes; CorruptedDataError on malformed input."""
-    r = codec.Reader(data)
+    r = codec.Reader(data, token)
     named = codec.named_resolver(definitions)
     ops: list[CommitOpcode] = []
     for _ in range(r.count(49)):

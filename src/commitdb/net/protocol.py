@@ -179,7 +179,8 @@ def unpack_entries(obj: Any) -> list[tuple[Any, bool]]:
         raise ProtocolError("index entries must be a list")
     out = []
     for row in obj:
-        if not isinstance(row, list) or len(row) != 4 or not all(isinstance(x, bytes) and len(x) == 16 for x in row[:3]):
+        if not isinstance(row, list) or len(row) != 4 \
+                or not all(isinstance(x, bytes) and len(x) == 16 for x in row[:3]):
             raise ProtocolError("an index entry must be [attachment, instance, concept, has_set]")
         out.append(((row[0], row[1], row[2]), bool(row[3])))
     return out

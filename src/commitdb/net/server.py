@@ -78,6 +78,10 @@ class DatabaseService:
         self._read_pool = ThreadPoolExecutor(1, thread_name_prefix="commitdb-read") if reader else self._write_pool
         self._write_lock = asyncio.Lock()
         self._definitions_cache: tuple[bytes, Any] | None = None
+        # The data version clients see is the read connection's, which moves when a write is
+        # committed; a rolled-back transaction moves it too (its writes had been visible to
+        # the client that made them), hence this offset.
+        self._rollbacks = 0
 
     @staticmethod
     def open_file(path: str) -> DatabaseService:
@@ -97,6 +101,9 @@ class DatabaseService:
 
     # --- dispatch ----------------------------------------------------------------------------
     async def handle(self, conn: Connection, method: str, args: list[Any]) -> Any:
+        if method == "data_version":
+            _no_args(args)
+            return await asyncio.get_running_loop().run_in_executor(self._read_pool, self.data_version)
         if method in _TX_METHODS:
             return await self._transaction(conn, method, args)
         read = _READ_METHODS.get(method)
@@ -145,6 +152,8 @@ class DatabaseService:
             await loop.run_in_executor(self._write_pool, getattr(self.writer, method))
         finally:
             conn.in_transaction = False
+            if method == "rollback":
+                self._rollbacks += 1
             self._write_lock.release()
         return None
 
@@ -157,6 +166,7 @@ class DatabaseService:
             except CommitDBError:
                 pass
             finally:
+                self._rollbacks += 1
                 self._write_lock.release()
 
     # --- helpers used by the method table ----------------------------------------------------
@@ -166,11 +176,16 @@ class DatabaseService:
             self._definitions_cache = (data, self.writer.definitions())
         return self._definitions_cache[1]
 
+    def data_version(self) -> int:
+        return self.reader.data_version() + self._rollbacks
+
     def versioned(self, fn: Callable[[], Any]) -> list[Any]:
-        """Run a write and report the read-side data version before and after it."""
-        before = self.reader.data_version()
+        """Run a write and report the data version before and after it, so the client can
+        tell its own write from someone else's. (A process writing the file directly, not
+        through this server, between the two reads would go unnoticed until the next change.)"""
+        before = self.data_version()
         result = fn()
-        after = self.reader.data_version()
+        after = self.data_version()
         return [result, before, after]
 
 
@@ -248,7 +263,7 @@ def _r_load_index(service: DatabaseService, backend: CommitDatabasing, args: lis
 
 _READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]] = {
     **{name: _r_simple(name) for name in (
-        "path", "uuid", "documentation", "codec_name", "definitions_bytes", "data_version", "is_readonly",
+        "path", "uuid", "documentation", "codec_name", "definitions_bytes", "is_readonly",
         "commit_count", "blob_id_list", "persists_index",
     )},
     "get_commit": _r_get_commit,
@@ -370,8 +385,9 @@ class CommitDatabaseServer:
             self._servers.append(await asyncio.start_unix_server(self._client, path=self.socket_path,
                                                                  limit=2 ** 16))
         if self.host is not None:
-            server = await asyncio.start_server(self._client, host=self.host, port=P.DEFAULT_PORT if self.port is None else self.port,
-                                                limit=2 ** 16, reuse_address=True)
+            port = P.DEFAULT_PORT if self.port is None else self.port
+            server = await asyncio.start_server(self._client, host=self.host, port=port, limit=2 ** 16,
+                                                reuse_address=True)
             self._servers.append(server)
             self.port = server.sockets[0].getsockname()[1]
 

@@ -47,9 +47,19 @@ def as_id(commit_id: Any) -> bytes:
     raise ValidationError(f"not a commit id: {commit_id!r}")
 
 
-def compute_commit_id(parent: bytes, commit_type: int, target: bytes, data: bytes) -> bytes:
-    """SHA-1(parent ‖ u8 type ‖ target ‖ u64 len(data) ‖ data) — FORMAT.md §7.3."""
+def compute_commit_id(parent: bytes, commit_type: int, target: bytes, data: bytes, token: bool = False) -> bytes:
+    """SHA-1(parent ‖ u8 type ‖ target ‖ u64 len(data) ‖ data) — FORMAT.md §7.3. With the
+    token codec each write carries its token byte (0c commit id, 01 uint8, 0f blob)."""
+    if token:
+        return hashlib.sha1(b"\x0c" + parent + b"\x01" + bytes([commit_type]) + b"\x0c" + target + b"\x0f"
+                            + struct.pack("<Q", len(data)) + data).digest()
     return hashlib.sha1(parent + bytes([commit_type]) + target + struct.pack("<Q", len(data)) + data).digest()
+
+
+def is_token_codec(codec: Any) -> bool:
+    """Whether a codec (its name, or an object with ``codec_name()``) is StreamTokenBinary."""
+    name = codec.codec_name() if hasattr(codec, "codec_name") else codec
+    return name == "StreamTokenBinary"
 
 
 class CommitHeader:
@@ -107,9 +117,9 @@ class CommitData:
     def data(self) -> bytes:
         return self._data
 
-    def computed_id(self) -> bytes:
+    def computed_id(self, token: bool = False) -> bytes:
         h = self._header
-        return compute_commit_id(h.parent, h.type_code, h.target, self._data)
+        return compute_commit_id(h.parent, h.type_code, h.target, self._data, token)
 
     def opcodes(self, codec: Any = None, definitions: Any = None) -> list[Any]:
         """The decoded opcodes (empty for Disable, Enable and Merge)."""
@@ -117,7 +127,7 @@ class CommitData:
             return []
         from commitdb.engine.program import decode_program
 
-        return decode_program(self._data, definitions).all_opcodes()
+        return decode_program(self._data, definitions, token=is_token_codec(codec)).all_opcodes()
 
     def blob_ids(self, codec: Any = None, definitions: Any = None) -> set[ValueBlobId]:
         """Every blob id referenced by a value of this commit's opcodes."""
