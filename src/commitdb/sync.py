@@ -134,7 +134,6 @@ class CommitSynchronizer:
             if receiver.extend_definitions(sender.definitions()):
                 info._updated_definitions = True
         missing = ordered_missing(sender.engine_dag(), receiver.engine_dag())
-        missing = missing[:-1] if len(missing) > 5 else missing
         self._send_blobs(sender, receiver, transmit, progress)
         total = len(missing)
         for start in range(0, total, COMMIT_BATCH):

@@ -281,7 +281,7 @@ def test_quiet_by_default_and_vv_logs_connections(tmp_path: Path) -> None:
     db.head_commit_ids()
     db.close()
     code, out, err = server.stop()
-    assert code == 0 and "data_version #" in err  # -vvv: every request
+    assert code == 0 and "poll #" in err  # -vvv: every request
 
 
 def test_cli_serve_command(tmp_path: Path) -> None:

@@ -140,6 +140,22 @@ class Dag:
             return cached
         if commit_id not in self.headers:
             raise KeyError(commit_id)
+        # Fast path: a plain chain down to a cached commit or a root, built forward in one go.
+        chain: list[CommitHeader] = []
+        x = commit_id
+        while x not in self._lin:
+            h = self.headers[x]
+            if h.type_code == MERGE and h.target in self.headers and h.target not in self._lin:
+                chain = []
+                break  # a merge needs its target first: use the general walk below
+            chain.append(h)
+            if h.parent == ZERO_ID or h.parent not in self.headers:
+                break
+            x = h.parent
+        if chain:
+            for h in reversed(chain):
+                self._lin[h.id] = self._build(h)
+            return self._lin[commit_id]
         # Iterative post-order over parent and merge-target dependencies: no recursion limit.
         stack = [commit_id]
         while stack:

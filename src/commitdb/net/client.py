@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from commitdb.errors import ConnectionFailedError, ProtocolError
@@ -18,6 +20,20 @@ from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, Comm
 
 CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 60.0
+POLL_FRESH = 0.25  # seconds the catch-up data of a poll may be used
+
+
+@dataclass(eq=False)
+class _Poll:
+    """The catch-up data of the last poll (each field is cleared once used)."""
+
+    taken: float
+    definitions_fresh: bool
+    base: int
+    headers: list[CommitHeader] | None
+    marker: int
+    count: int | None
+    index: dict[bytes, list[tuple[Any, bool]]] | None
 
 
 class RemoteBackend(CommitDatabasing):
@@ -42,6 +58,11 @@ class RemoteBackend(CommitDatabasing):
         # Written inside the open transaction: uncached again if it rolls back.
         self._tx_commits: list[bytes] = []
         self._tx_blobs: list[bytes] = []
+        # What the last poll brought (see data_version); each part is used at most once.
+        self._known_version: int | None = None
+        self._marker = 0
+        self._defs: tuple[bytes, bytes] | None = None  # (sha1, encoded definitions)
+        self._poll: _Poll | None = None
         self._handshake()
 
     # --- connecting --------------------------------------------------------------------------
@@ -112,6 +133,7 @@ class RemoteBackend(CommitDatabasing):
         with self._lock:
             if self._closed:
                 raise ConnectionFailedError(f"the connection to {self._address} is closed")
+            self._poll = None  # poll data is only good until the next request
             self._next_id += 1
             request_id = self._next_id
             self._send([request_id, method, list(args)])
@@ -163,6 +185,11 @@ class RemoteBackend(CommitDatabasing):
         return self._address
 
     def definitions_bytes(self) -> bytes:
+        with self._lock:
+            poll = self._fresh_poll()
+            if poll is not None and poll.definitions_fresh and self._defs is not None:
+                poll.definitions_fresh = False
+                return self._defs[1]
         return self.call("definitions_bytes")
 
     def write_definitions(self, encoded: bytes, hexdigest: str) -> None:
@@ -170,15 +197,52 @@ class RemoteBackend(CommitDatabasing):
 
     def extend_definitions(self, definitions: Any) -> bool:
         token = self.codec_name() == "StreamTokenBinary"
-        result, before, after = self.call("extend_definitions", definitions.encode(token=token))
-        self._last_write = (before, after)
+        result, *versions = self.call("extend_definitions", definitions.encode(token=token))
+        self._wrote(versions)
         return bool(result)
 
     def data_version(self) -> int:
-        return self.call("data_version")
+        """One round trip. When the version moved since this connection last asked, the same
+        answer carries what the facade's catch-up reads next (definitions, new headers, the
+        commit count, their index entries); those calls are then answered locally, once."""
+        with self._lock:
+            answer = self.call("poll", self._known_version, self._marker,
+                               None if self._defs is None else self._defs[0])
+            if not isinstance(answer, list) or not answer or not isinstance(answer[0], int):
+                raise ProtocolError("malformed poll answer")
+            version = answer[0]
+            self._known_version = version
+            if len(answer) == 7:
+                _, sha, definitions, headers, marker, count, index = answer
+                if definitions is not None:
+                    self._defs = (sha, definitions)
+                self._poll = _Poll(
+                    taken=time.monotonic(),
+                    definitions_fresh=self._defs is not None and self._defs[0] == sha,
+                    base=self._marker, headers=[P.unpack_header(h) for h in headers], marker=int(marker),
+                    count=int(count),
+                    index=None if index is None else {cid: P.unpack_entries(e) for cid, e in index},
+                )
+            return version
 
     def last_write_versions(self) -> tuple[int, int] | None:
         return self._last_write
+
+    def _fresh_poll(self) -> _Poll | None:
+        """The last poll's data, if no request was made since and it is a moment old at most:
+        the facade reads it right after data_version(); anyone else asks the server."""
+        poll = self._poll
+        if poll is not None and time.monotonic() - poll.taken > POLL_FRESH:
+            self._poll = poll = None
+        return poll
+
+    def _wrote(self, versions: list[Any]) -> None:
+        """Remember the versions around our own write; when nobody else wrote in between, the
+        next poll need not send our own write back."""
+        before, after = versions
+        self._last_write = (before, after)
+        if before == self._known_version:
+            self._known_version = after
 
     # --- commits ---------------------------------------------------------------------------------
     def get_commit(self, commit_id: bytes) -> CommitData | None:
@@ -210,8 +274,8 @@ class RemoteBackend(CommitDatabasing):
         return None if packed is None else P.unpack_header(packed)
 
     def insert_commit(self, commit: CommitData, index_entries: list[tuple[Any, bool]] | None = None) -> bool:
-        inserted, before, after = self.call("insert_commit", P.pack_commit(commit))
-        self._last_write = (before, after)
+        inserted, *versions = self.call("insert_commit", P.pack_commit(commit))
+        self._wrote(versions)
         self._commits[commit.header().id] = commit
         if self._in_tx:
             self._tx_commits.append(commit.header().id)
@@ -221,23 +285,36 @@ class RemoteBackend(CommitDatabasing):
         return [P.unpack_header(h) for h in self.call("all_headers")]
 
     def headers_since(self, marker: int) -> tuple[list[CommitHeader], int]:
-        headers, new_marker = self.call("headers_since", marker)
-        return [P.unpack_header(h) for h in headers], int(new_marker)
+        with self._lock:
+            poll = self._fresh_poll()
+            if poll is not None and poll.headers is not None and poll.base == marker:
+                headers, new_marker = poll.headers, poll.marker
+                poll.headers = None
+            else:
+                packed, new_marker = self.call("headers_since", marker)
+                headers, new_marker = [P.unpack_header(h) for h in packed], int(new_marker)
+            self._marker = new_marker
+            return headers, new_marker
 
     def commit_count(self) -> int:
+        with self._lock:
+            poll = self._fresh_poll()
+            if poll is not None and poll.count is not None:
+                count, poll.count = poll.count, None
+                return count
         return int(self.call("commit_count"))
 
     def head_ids(self) -> set[bytes]:
         return set(self.call("head_ids"))
 
     def remove_commit(self, commit_id: bytes) -> None:
-        _, before, after = self.call("remove_commit", commit_id)
-        self._last_write = (before, after)
+        _, *versions = self.call("remove_commit", commit_id)
+        self._wrote(versions)
         self._commits.pop(commit_id, None)
 
     def remove_all_but_first(self) -> None:
-        _, before, after = self.call("remove_all_but_first")
-        self._last_write = (before, after)
+        _, *versions = self.call("remove_all_but_first")
+        self._wrote(versions)
         self._commits.clear()
 
     # --- document index ----------------------------------------------------------------------------
@@ -245,6 +322,12 @@ class RemoteBackend(CommitDatabasing):
         return bool(self._cached_meta("persists_index"))
 
     def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
+        with self._lock:
+            poll = self._fresh_poll()
+            if poll is not None and poll.index is not None and commit_ids is not None \
+                    and all(c in poll.index for c in commit_ids):
+                index, poll.index = poll.index, None
+                return {c: index[c] for c in commit_ids}
         rows = self.call("load_index", commit_ids)
         return {cid: P.unpack_entries(entries) for cid, entries in rows}
 
@@ -270,16 +353,16 @@ class RemoteBackend(CommitDatabasing):
         return list(self.call("missing_blobs", unknown)) if unknown else []
 
     def insert_blob(self, blob: BlobRecord) -> bool:
-        inserted, before, after = self.call("insert_blob", P.pack_blob(blob))
-        self._last_write = (before, after)
+        inserted, *versions = self.call("insert_blob", P.pack_blob(blob))
+        self._wrote(versions)
         self._blobs[blob.blob_id] = blob
         if self._in_tx:
             self._tx_blobs.append(blob.blob_id)
         return bool(inserted)
 
     def insert_blobs(self, blobs: list[BlobRecord]) -> int:
-        count, before, after = self.call("insert_blobs", [P.pack_blob(b) for b in blobs])
-        self._last_write = (before, after)
+        count, *versions = self.call("insert_blobs", [P.pack_blob(b) for b in blobs])
+        self._wrote(versions)
         for b in blobs:
             self._blobs[b.blob_id] = b
         if self._in_tx:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import socket
@@ -38,6 +39,7 @@ from commitdb.storage.base import MUTATIONS, CommitDatabasing
 log = logging.getLogger("commitdb.server")
 
 WRITE_WAIT = 10.0  # seconds a write waits for another client's transaction
+POLL_MAX_HEADERS = 2000  # beyond this a poll answers the version only (keeps frames small)
 _EOF = object()  # what _read returns when the peer closed between two frames
 
 
@@ -71,9 +73,13 @@ class Connection:
 class DatabaseService:
     """Runs protocol methods against a backend (``writer``) and a read connection (``reader``)."""
 
-    def __init__(self, writer: CommitDatabasing, reader: CommitDatabasing | None = None) -> None:
+    def __init__(self, writer: CommitDatabasing, reader: CommitDatabasing | None = None,
+                 versions: CommitDatabasing | None = None) -> None:
+        """``versions``, when given, is a connection used only for ``data_version()``, cheap
+        enough to ask on the event loop itself (no thread hop for the most frequent request)."""
         self.writer = writer
         self.reader = reader or writer
+        self.versions = versions
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="commitdb-write")
         self._read_pool = ThreadPoolExecutor(1, thread_name_prefix="commitdb-read") if reader else self._write_pool
         self._write_lock = asyncio.Lock()
@@ -89,7 +95,11 @@ class DatabaseService:
         from commitdb.storage.sqlite import SQLiteBackend
 
         writer = SQLiteBackend(path)
-        return DatabaseService(writer, SQLiteBackend(path))
+        try:
+            return DatabaseService(writer, SQLiteBackend(path), SQLiteBackend(path, readonly=True))
+        except BaseException:
+            writer.close()
+            raise
 
     def close(self) -> None:
         self._write_pool.shutdown(wait=True)
@@ -98,11 +108,15 @@ class DatabaseService:
         self.writer.close()
         if self.reader is not self.writer:
             self.reader.close()
+        if self.versions is not None:
+            self.versions.close()
 
     # --- dispatch ----------------------------------------------------------------------------
     async def handle(self, conn: Connection, method: str, args: list[Any]) -> Any:
         if method == "data_version":
             _no_args(args)
+            if self.versions is not None:
+                return self.data_version()
             return await asyncio.get_running_loop().run_in_executor(self._read_pool, self.data_version)
         if method in _TX_METHODS:
             return await self._transaction(conn, method, args)
@@ -177,7 +191,7 @@ class DatabaseService:
         return self._definitions_cache[1]
 
     def data_version(self) -> int:
-        return self.reader.data_version() + self._rollbacks
+        return (self.versions or self.reader).data_version() + self._rollbacks
 
     def versioned(self, fn: Callable[[], Any]) -> list[Any]:
         """Run a write and report the data version before and after it, so the client can
@@ -261,7 +275,39 @@ def _r_load_index(service: DatabaseService, backend: CommitDatabasing, args: lis
     return [[cid, P.pack_entries(entries)] for cid, entries in backend.load_index(ids).items()]
 
 
+def _r_poll(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    """[version] when ``known`` is current; else everything a client needs to catch up, in one
+    answer: [version, definitions sha1, definitions bytes (nil when the client's sha1 is
+    current), headers since ``marker``, next marker, commit count, index entries of those
+    headers (nil when the backend keeps no index)]."""
+    if len(args) != 3:
+        raise ProtocolError("poll takes [known version or nil, marker, definitions sha1 or nil]")
+    known, marker, defs_sha = args
+    if known is not None and (not isinstance(known, int) or isinstance(known, bool)):
+        raise ProtocolError("poll: the known version must be an integer or nil")
+    if not isinstance(marker, int) or isinstance(marker, bool) or not 0 <= marker < 2 ** 63:
+        raise ProtocolError("poll: the marker must be an integer in [0, 2**63)")
+    if defs_sha is not None and not isinstance(defs_sha, bytes):
+        raise ProtocolError("poll: the definitions digest must be bytes or nil")
+    version = service.data_version()
+    if known == version:
+        return [version]
+    definitions = backend.definitions_bytes()
+    sha = hashlib.sha1(definitions).digest()
+    headers, next_marker = backend.headers_since(marker)
+    if len(headers) > POLL_MAX_HEADERS:
+        return [version]  # a long catch-up: the client asks for it piece by piece
+    index = None
+    if backend.persists_index():
+        mutations = [h.id for h in headers if h.type_code == MUTATIONS]
+        index = [[cid, P.pack_entries(entries)] for cid, entries in backend.load_index(mutations).items()] \
+            if mutations else []
+    return [version, sha, None if sha == defs_sha else definitions, [P.pack_header(h) for h in headers],
+            next_marker, backend.commit_count(), index]
+
+
 _READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]] = {
+    "poll": _r_poll,
     **{name: _r_simple(name) for name in (
         "path", "uuid", "documentation", "codec_name", "definitions_bytes", "is_readonly",
         "commit_count", "blob_id_list", "persists_index",

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import msgpack
+
 from commitdb.dsm.definitions import Definitions
 from commitdb.errors import (
     CorruptedDataError,
@@ -59,6 +61,8 @@ CACHE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS cdb_snapshot (seq INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, "
     "concept BLOB, commit_id TEXT, data BLOB)",
     "CREATE INDEX IF NOT EXISTS cdb_snapshot_doc ON cdb_snapshot(attachment, instance, concept)",
+    "CREATE TABLE IF NOT EXISTS cdb_views (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER, "
+    "count INTEGER, last_id TEXT, data BLOB)",
     "CREATE INDEX IF NOT EXISTS cdb_commit_parent ON ds_commit(parent_id)",
     "CREATE INDEX IF NOT EXISTS cdb_commit_target ON ds_commit(target_id)",
 )
@@ -196,7 +200,8 @@ class SQLiteBackend(CommitDatabasing):
 
     def _ensure_cache_tables(self) -> None:
         have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
-        if {"cdb_doc_index", "cdb_indexed", "cdb_snapshot", "cdb_commit_parent", "cdb_commit_target"} <= have:
+        if {"cdb_doc_index", "cdb_indexed", "cdb_snapshot", "cdb_views", "cdb_commit_parent",
+                "cdb_commit_target"} <= have:
             return  # nothing to write: opening never waits for another writer
         with self._write("preparing the cache tables"):
             for stmt in CACHE_SCHEMA:
@@ -456,6 +461,50 @@ class SQLiteBackend(CommitDatabasing):
                 if conn.execute("SELECT 1 FROM cdb_indexed WHERE commit_id = ?", (_hex(commit_id),)).fetchone():
                     continue
                 self._save_index(conn, commit_id, entries)
+
+    # --- the views checkpoint --------------------------------------------------------------
+    def save_views_checkpoint(self) -> bool:
+        """Store every header (rowid order) and the document index as one blob, so that the
+        next open reads one row instead of every commit. Returns whether it was written."""
+        if self._readonly:
+            return False
+        with self._write("saving the views checkpoint") as conn:
+            rows = conn.execute("SELECT commit_id, parent_id, timestamp, label, type, target_id, rowid "
+                                "FROM ds_commit ORDER BY rowid").fetchall()
+            if not rows:
+                return False
+            index = self.load_index()
+            headers = [[_raw(r[0]), _raw(r[1]), int(r[4]), _raw(r[5]), float(r[2] or 0.0), r[3] or ""] for r in rows]
+            packed_index = [[cid, [[dk[0], dk[1], dk[2], has_set] for dk, has_set in entries]]
+                            for cid, entries in index.items()]
+            data = msgpack.packb([headers, packed_index], use_bin_type=True)
+            conn.execute("INSERT OR REPLACE INTO cdb_views (id, upto, count, last_id, data) VALUES (1, ?, ?, ?, ?)",
+                         (rows[-1][6], len(rows), rows[-1][0], data))
+            return True
+
+    def load_views_checkpoint(self) -> tuple[int, list[CommitHeader], dict[bytes, list[tuple[Any, bool]]]] | None:
+        """(upto rowid, headers, index) from the checkpoint, or None when there is none or it no
+        longer matches the commit table (commits were deleted or rowids reused)."""
+        try:
+            row = self._query("SELECT upto, count, last_id, data FROM cdb_views WHERE id = 1")
+        except StorageError:
+            return None
+        if not row:
+            return None
+        upto, count, last_id, data = row[0]
+        check = self._query("SELECT commit_id, (SELECT COUNT(*) FROM ds_commit WHERE rowid <= ?) FROM ds_commit "
+                            "WHERE rowid = ?", (upto, upto))
+        if not check or check[0][0] != last_id or check[0][1] != count:
+            return None
+        try:
+            headers_raw, index_raw = msgpack.unpackb(data, raw=False)
+            headers = [CommitHeader(h[0], h[1], h[2], h[3], h[4], h[5]) for h in headers_raw]
+            index = {cid: [((e[0], e[1], e[2]), bool(e[3])) for e in entries] for cid, entries in index_raw}
+        except (ValueError, TypeError, IndexError, msgpack.UnpackException):
+            return None  # a damaged cache is only a cache miss
+        if len(headers) != count:
+            return None
+        return int(upto), headers, index
 
     # --- document snapshots ------------------------------------------------------------------
     def persists_snapshots(self) -> bool:
