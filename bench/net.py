@@ -5,7 +5,9 @@ Prints, for TCP (loopback) and the unix socket:
     document ``get`` through the CommitDatabase facade (median and p99 of many calls);
   - commits/s from one client (a chain of small updates);
 and the aggregate commits/s of 8 client processes committing at once over the unix socket.
-The server is ``tools/commit_database_server.py`` in its own process, on a fresh ``.cdb``.
+The server is ``tools/commit_database_server.py`` in its own process, on a fresh ``.cdb``;
+the commit figures are taken with the server's default ``--synchronous FULL`` (an fsync per
+commit) and again with ``--synchronous NORMAL``.
 
 Usage: python bench/net.py [--seconds 3] [--calls 2000] [--processes 8] [--profile DIR]
        [--out bench/results/net.json]
@@ -160,12 +162,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database: str, port: int, sock: str, profile: str | None) -> subprocess.Popen[str]:
+def start_server(database: str, port: int, sock: str, profile: str | None,
+                 synchronous: str = "FULL") -> subprocess.Popen[str]:
     tool = [str(ROOT / "tools" / "commit_database_server.py")]
     if profile:
         tool = ["-m", "cProfile", "-o", profile, *tool]
     proc = subprocess.Popen([sys.executable, *tool, "--host", "127.0.0.1", "--port", str(port),
-                             "--socket-path", sock, database], stdout=subprocess.PIPE, text=True)
+                             "--socket-path", sock, "--synchronous", synchronous, database],
+                            stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -193,45 +197,53 @@ def main() -> None:
         return
 
     tmp = tempfile.mkdtemp(prefix="cdbnet")
-    database = os.path.join(tmp, "bench.cdb")
-    db = CommitDatabase.create(database)
-    db.extend_definitions(definitions())
-    ns = names()
-    m = CommitMutableState(db.initial_state())
-    m.attachment_mutating().set(ns["TUTO_A_USER_LOGIN"], key(ns, 999), {"nickname": "reader", "password": "p"})
-    db.commit_mutations("reader", m)
-    db.close()
-
-    port, sock = free_port(), os.path.join(tmp, "s")
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
-    server = start_server(database, port, sock, os.path.join(args.profile, "server.prof") if args.profile else None)
-    tcp, unix = f"tcp:127.0.0.1:{port}", f"unix:{sock}"
     results: dict[str, Any] = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, {platform.python_implementation()} "
                    f"{platform.python_version()}, {platform.system()}",
     }
-    try:
-        for name, where in (("tcp", tcp), ("unix", unix)):
-            results[f"{name}_round_trip"] = round_trips(where, args.calls)
-        client_prof = os.path.join(args.profile, "client.prof") if args.profile else None
-        results["unix_commits_per_s_one_client"] = single_client(unix, args.seconds, client_prof)
-        results["tcp_commits_per_s_one_client"] = single_client(tcp, args.seconds, None)
-        results[f"unix_commits_per_s_{args.processes}_processes"] = aggregate(unix, args.processes, args.seconds)
-    finally:
-        server.send_signal(signal.SIGINT)
-        out, _ = server.communicate(timeout=30)
-    results["server_exit"] = [server.returncode, out.strip()]
+    for synchronous in ("FULL", "NORMAL"):
+        database = os.path.join(tmp, f"bench-{synchronous}.cdb")
+        db = CommitDatabase.create(database)
+        db.extend_definitions(definitions())
+        ns = names()
+        m = CommitMutableState(db.initial_state())
+        m.attachment_mutating().set(ns["TUTO_A_USER_LOGIN"], key(ns, 999), {"nickname": "reader", "password": "p"})
+        db.commit_mutations("reader", m)
+        db.close()
+
+        port, sock = free_port(), os.path.join(tmp, f"s-{synchronous}")
+        profiling = args.profile if synchronous == "FULL" else None
+        server = start_server(database, port, sock, os.path.join(profiling, "server.prof") if profiling else None,
+                              synchronous)
+        tcp, unix = f"tcp:127.0.0.1:{port}", f"unix:{sock}"
+        tag = "" if synchronous == "FULL" else "_sync_normal"
+        try:
+            if synchronous == "FULL":
+                for name, where in (("tcp", tcp), ("unix", unix)):
+                    results[f"{name}_round_trip"] = round_trips(where, args.calls)
+            client_prof = os.path.join(profiling, "client.prof") if profiling else None
+            results[f"unix_commits_per_s_one_client{tag}"] = single_client(unix, args.seconds, client_prof)
+            results[f"tcp_commits_per_s_one_client{tag}"] = single_client(tcp, args.seconds, None)
+            results[f"unix_commits_per_s_{args.processes}_processes{tag}"] = aggregate(unix, args.processes,
+                                                                                      args.seconds)
+        finally:
+            server.send_signal(signal.SIGINT)
+            out, _ = server.communicate(timeout=30)
+        results[f"server_exit{tag}"] = [server.returncode, out.strip()]
 
     for name in ("tcp", "unix"):
         rt = results[f"{name}_round_trip"]
         for what, figures in rt.items():
             print(f"{name:4} {what:15} median {figures['median_ms']:.3f} ms   p99 {figures['p99_ms']:.3f} ms")
-    print(f"commits/s, one client, unix: {results['unix_commits_per_s_one_client']:.0f}")
-    print(f"commits/s, one client, tcp:  {results['tcp_commits_per_s_one_client']:.0f}")
-    print(f"commits/s, {args.processes} client processes, unix (aggregate): "
-          f"{results[f'unix_commits_per_s_{args.processes}_processes']:.0f}")
-    print(f"server: exit {results['server_exit'][0]}, {results['server_exit'][1]!r}")
+    for tag, label in (("", "synchronous=FULL"), ("_sync_normal", "synchronous=NORMAL")):
+        print(f"[server {label}]")
+        print(f"  commits/s, one client, unix: {results[f'unix_commits_per_s_one_client{tag}']:.0f}")
+        print(f"  commits/s, one client, tcp:  {results[f'tcp_commits_per_s_one_client{tag}']:.0f}")
+        print(f"  commits/s, {args.processes} client processes, unix (aggregate): "
+              f"{results[f'unix_commits_per_s_{args.processes}_processes{tag}']:.0f}")
+        print(f"  server: exit {results[f'server_exit{tag}'][0]}, {results[f'server_exit{tag}'][1]!r}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 

@@ -24,12 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=None, help="TCP address to listen on (default 0.0.0.0)")
     parser.add_argument("--port", type=int, default=54321, help="TCP port (default 54321)")
     parser.add_argument("--socket-path", default=None, help="also (or only) listen on this unix socket")
+    parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL",
+                        help="FULL (default): each commit survives power loss when acknowledged; "
+                             "NORMAL: survives a server crash only, and commits are faster")
     parser.add_argument("database", metavar="DATABASE", help="the .cdb file to serve")
     args = parser.parse_args(argv)
     host = args.host
     if host is None and args.socket_path is None:
         host = "0.0.0.0"
-    return serve(args.database, host=host, port=args.port, socket_path=args.socket_path, verbosity=args.verbosity)
+    return serve(args.database, host=host, port=args.port, socket_path=args.socket_path, verbosity=args.verbosity,
+                 synchronous=args.synchronous)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,6 @@ from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId
 
 _PROGRAM_CACHE_SIZE = 8192
 SNAPSHOT_EVERY = 64  # persist a document every this many commits touching it
-VIEWS_EVERY = 2000  # let the backend checkpoint its headers and index every this many commits
 
 
 def now_ms() -> float:
@@ -120,7 +119,6 @@ class CommitDatabase:
         self._defs_bytes: bytes | None = None
         self._seen_version: int | None = None
         self._marker = 0
-        self._checkpointed = 0
         # Commits whose stored id does not re-hash: commit id -> the error message. They stay in
         # the DAG (so the database opens) but reading them, or a state built on them, raises.
         self._corrupted: dict[bytes, str] = {}
@@ -183,8 +181,6 @@ class CommitDatabase:
             if data != self._defs_bytes:
                 self._defs = self._backend.definitions()
                 self._defs_bytes = data
-            if self._marker == 0 and not self._dag:
-                self._load_checkpoint()
             fresh, marker = self._backend.headers_since(self._marker)
             fresh = [h for h in fresh if h.id not in self._dag]
             if len(self._dag) + len(fresh) != self._backend.commit_count():
@@ -202,33 +198,6 @@ class CommitDatabase:
                     # A toggle or merge has no data: its header alone must re-hash.
                     self._check_id(h, b"")
             self._index_headers(fresh)
-
-    def _load_checkpoint(self) -> None:
-        """Start the views from the backend's checkpoint (one read instead of every commit)."""
-        checkpoint = self._backend.load_views_checkpoint()
-        if checkpoint is None:
-            return
-        upto, headers, index = checkpoint
-        for h in headers:
-            self._dag.add(h)
-        unindexed = []
-        for h in headers:
-            if h.type_code != MUTATIONS:
-                continue
-            entries = index.get(h.id)
-            if entries is None:
-                unindexed.append(h)
-            else:
-                self._index.add_entries(h.id, entries)
-        self._index_headers(unindexed)
-        self._marker = upto
-        self._checkpointed = len(headers)
-
-    def _maybe_checkpoint(self) -> None:
-        """Every VIEWS_EVERY new commits, let the backend save a views checkpoint."""
-        if len(self._dag) - self._checkpointed >= VIEWS_EVERY and not self._backend.is_readonly():
-            self._checkpointed = len(self._dag)
-            self._backend.save_views_checkpoint()
 
     def _index_headers(self, headers: list[CommitHeader]) -> None:
         """Index new commits: from the backend's persisted index when it has them, else by
@@ -421,7 +390,6 @@ class CommitDatabase:
             inserted = self._backend.insert_commit(CommitData(header, data), entries)
             if inserted:
                 self._dag.add(header)
-                self._maybe_checkpoint()
                 if program is not None and header.type_code == MUTATIONS:
                     self._programs[header.id] = program
                     self._index.add_entries(header.id, entries)  # type: ignore[arg-type]

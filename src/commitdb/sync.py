@@ -12,6 +12,7 @@ leaves both sides valid and the next pass completes it. Sync never merges heads.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from commitdb.errors import ValidationError
@@ -136,15 +137,24 @@ class CommitSynchronizer:
         missing = ordered_missing(sender.engine_dag(), receiver.engine_dag())
         self._send_blobs(sender, receiver, transmit, progress)
         total = len(missing)
-        for start in range(0, total, COMMIT_BATCH):
-            batch_ids = missing[start:start + COMMIT_BATCH]
-            commits = sender.commit_databasing().get_commits(batch_ids)
-            if len(commits) != len(batch_ids):
-                raise ValidationError("the sender lost commits during the sync")
-            transmit._commits += receiver.import_commits(commits)
-            transmit._commit_bytes += sum(len(c.data()) for c in commits)
-            if progress is not None:
-                progress("commits", min(start + COMMIT_BATCH, total), total)
+        batches = [missing[start:start + COMMIT_BATCH] for start in range(0, total, COMMIT_BATCH)]
+        fetch = sender.commit_databasing().get_commits
+        done = 0
+        # Read the next batch from the sender while the receiver stores this one: a remote
+        # sender then answers while we verify and write.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commitdb-sync") as reader:
+            upcoming = reader.submit(fetch, batches[0]) if batches else None
+            for index, batch_ids in enumerate(batches):
+                assert upcoming is not None
+                commits = upcoming.result()
+                upcoming = reader.submit(fetch, batches[index + 1]) if index + 1 < len(batches) else None
+                if len(commits) != len(batch_ids):
+                    raise ValidationError("the sender lost commits during the sync")
+                transmit._commits += receiver.import_commits(commits)
+                transmit._commit_bytes += sum(len(c.data()) for c in commits)
+                done += len(batch_ids)
+                if progress is not None:
+                    progress("commits", done, total)
 
     def _send_blobs(self, sender: Any, receiver: Any, transmit: CommitSynchronizerInfoTransmit,
                     progress: Progress | None) -> None:

@@ -114,6 +114,18 @@ def test_reduce_heads_merges_heads(invoke, history_db):
     assert again.exit_code == 0 and again.stdout.strip() == "nothing to reduce (1 head)"
 
 
+def test_reset_and_reduce_heads_on_a_served_database(invoke, history_db):
+    path, ids = history_db
+    two_heads(path)
+    with BackgroundServer(str(path), host="127.0.0.1", port=0) as server:
+        result = invoke("admin", "--host", "127.0.0.1", "--port", server.port, "reduce_heads")
+        assert result.exit_code == 0 and result.stdout.startswith("reduced 3 heads into ")
+        result = invoke("admin", "--host", "127.0.0.1", "--port", server.port, "reset")
+        assert result.exit_code == 0 and f"kept the first commit {ids['first']}" in result.stdout
+    with CommitDatabase.open(str(path)) as db:
+        assert db.commit_ids() == {ids["first"]}
+
+
 # --- sync -----------------------------------------------------------------------------------------
 
 
@@ -191,7 +203,7 @@ def _start_loop(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
 
 
-def _stop_with_sigint(proc: subprocess.Popen, wait_for: str) -> tuple[int, str, str]:
+def _stop_with_sigint(proc: subprocess.Popen, wait_for: str, sig: int = signal.SIGINT) -> tuple[int, str, str]:
     lines = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -201,16 +213,17 @@ def _stop_with_sigint(proc: subprocess.Popen, wait_for: str) -> tuple[int, str, 
         lines.append(line)
         if wait_for in line:
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=20)
     return proc.returncode, "".join(lines) + out, err
 
 
-def test_reduce_heads_loop_stops_cleanly_on_sigint(history_db):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_reduce_heads_loop_stops_cleanly_on_sigint(history_db, sig):
     path, _ = history_db
     two_heads(path)
     proc = _start_loop("-v", "--database", path, "reduce_heads", "--loop", "--update-interval", "0.1")
-    code, out, err = _stop_with_sigint(proc, "nothing to reduce")
+    code, out, err = _stop_with_sigint(proc, "nothing to reduce", sig)
     assert code == 0, err
     assert "reduced 3 heads into" in out
     assert out.rstrip().endswith("stopped.")

@@ -154,7 +154,7 @@ def test_a_file_written_by_another_program_opens_and_indexes_catch_up(tmp_path: 
     assert db.head_commit_ids() == {ValueCommitId(second)}
     db.close()
     # The cache tables now cover both commits; a fresh open reads the same states.
-    indexed = {r[0] for r in sqlite3.connect(path).execute("SELECT commit_id FROM cdb_indexed")}
+    indexed = {r[0] for r in sqlite3.connect(path).execute("SELECT DISTINCT commit_id FROM cdb_doc_index")}
     assert indexed == {first.hex(), second.hex()}
     db = CommitDatabase.open(str(path), readonly=True)
     assert repr(db.state(second).attachment_getting().get(login, key)) == "Optional({nickname='y', password='q'})"
@@ -281,45 +281,3 @@ def test_a_token_codec_file_works(tmp_path: Path) -> None:
     again = CommitDatabase.open(str(path))
     assert repr(again.state(first).attachment_getting().get(login, key)) == "Optional({nickname='x', password='p'})"
     assert again.definitions_hexdigest() == definitions.hexdigest()
-
-
-def test_views_checkpoint_is_used_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every VIEWS_EVERY commits the file keeps a checkpoint of headers and index; a reopen
-    starts from it, catches up what came after, and ignores it once commits were deleted."""
-    import commitdb.database as database_module
-
-    monkeypatch.setattr(database_module, "VIEWS_EVERY", 10)
-    definitions, names = tuto()
-    path = tmp_path / "views.cdb"
-    db = CommitDatabase.create(str(path))
-    db.extend_definitions(definitions)
-    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
-    key = login.create_key(ValueUUId(ALICE))
-    mutable = CommitMutableState(db.initial_state())
-    mutable.attachment_mutating().set(login, key, {"nickname": "n0"})
-    head = db.commit_mutations("first", mutable)
-    for i in range(1, 25):
-        mutable = CommitMutableState(db.state(head))
-        mutable.attachment_mutating().update(login, key, nickname, f"n{i}")
-        head = db.commit_mutations(f"c{i}", mutable)
-    db.close()
-    upto, count = sqlite3.connect(path).execute("SELECT upto, count FROM cdb_views").fetchone()
-    assert count == 20 and upto == 20
-    backend_class = database_module.CommitDatabase.open(str(path)).commit_databasing().__class__
-    loaded = []
-    original = backend_class.load_views_checkpoint
-    monkeypatch.setattr(backend_class, "load_views_checkpoint",
-                        lambda self: loaded.append(original(self)) or loaded[-1])
-    again = CommitDatabase.open(str(path))
-    assert loaded[-1] is not None and len(loaded[-1][1]) == 20
-    assert len(again.commit_ids()) == 25 and again.head_commit_ids() == {head}
-    assert repr(again.state(head).attachment_getting().get(login, key)) == "Optional({nickname='n24', password=''})"
-    # Deleting heads below the checkpoint's last commit invalidates it.
-    for _ in range(6):
-        again.delete_commit(again.last_commit_id())
-    again.close()
-    third = CommitDatabase.open(str(path))
-    assert loaded[-1] is None
-    assert len(third.commit_ids()) == 19
-    last = third.last_commit_id()
-    assert repr(third.state(last).attachment_getting().get(login, key)) == "Optional({nickname='n18', password=''})"

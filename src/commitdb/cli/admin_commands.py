@@ -65,10 +65,6 @@ def admin(ctx: click.Context, verbosity: int, database: str | None, host: str | 
     ctx.obj = Source(verbosity, database, host, port, socket_path)
 
 
-def _short(commit_id: Any) -> str:
-    return str(commit_id)[:12]
-
-
 @admin.command("reset")
 @click.pass_context
 def reset(ctx: click.Context) -> None:

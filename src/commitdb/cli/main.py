@@ -32,14 +32,18 @@ for _command in (admin, dsm, verify, log, show, export, import_, flatten):
 @click.option("--host", default=None, help="TCP address to listen on (default 0.0.0.0)")
 @click.option("--port", type=int, default=54321, show_default=True, help="TCP port")
 @click.option("--socket-path", default=None, help="also (or only) listen on this unix socket")
+@click.option("--synchronous", type=click.Choice(["FULL", "NORMAL"]), default="FULL", show_default=True,
+              help="FULL: each commit survives power loss when acknowledged; NORMAL: a server crash only")
 @click.argument("database")
-def serve_command(verbosity: int, host: str | None, port: int, socket_path: str | None, database: str) -> None:
+def serve_command(verbosity: int, host: str | None, port: int, socket_path: str | None, synchronous: str,
+                  database: str) -> None:
     """Serve DATABASE (a .cdb file) to many clients."""
     from commitdb.net.serve import exit_process, serve
 
     if host is None and socket_path is None:
         host = "0.0.0.0"
-    exit_process(serve(database, host=host, port=port, socket_path=socket_path, verbosity=verbosity))
+    exit_process(serve(database, host=host, port=port, socket_path=socket_path, verbosity=verbosity,
+                       synchronous=synchronous))
 
 
 @cli.command("run-example")

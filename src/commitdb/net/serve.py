@@ -24,13 +24,13 @@ def log_level(verbosity: int) -> int:
 
 
 def serve(database: str, host: str | None = None, port: int | None = None, socket_path: str | None = None,
-          verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+          verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr, synchronous: str = "FULL") -> int:
     """Serve ``database`` until SIGINT/SIGTERM; returns the process exit code (0: graceful
     stop, 1: clients were still running after the grace period, 2: could not start)."""
     logging.basicConfig(level=log_level(verbosity), stream=err,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        service = DatabaseService.open_file(database)
+        service = DatabaseService.open_file(database, synchronous)
     except CommitDBError as e:
         print(f"error: cannot serve {database!r}: {e}", file=err)
         return 2

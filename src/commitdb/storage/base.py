@@ -238,15 +238,6 @@ class CommitDatabasing(ABC):
     def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
         """Persist index rows computed after the fact (no-op when not persisted)."""
 
-    # --- the views checkpoint (optional cache) ---------------------------------------------
-    def save_views_checkpoint(self) -> bool:
-        """Persist every header and the document index in one piece (False: not supported)."""
-        return False
-
-    def load_views_checkpoint(self) -> tuple[int, list[CommitHeader], dict[bytes, list[tuple[Any, bool]]]] | None:
-        """(marker for headers_since, headers in creation order, index) or None."""
-        return None
-
     # --- document snapshots (optional cache) ------------------------------------------------
     def persists_snapshots(self) -> bool:
         """Whether this backend keeps document snapshots between opens."""

@@ -17,8 +17,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import msgpack
-
 from commitdb.dsm.definitions import Definitions
 from commitdb.errors import (
     CorruptedDataError,
@@ -54,17 +52,13 @@ SCHEMA = (
 
 # commitdb's own caches. The reference runtime ignores them; they are rebuilt from ds_commit.
 CACHE_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS cdb_doc_index (commit_id TEXT, attachment BLOB, instance BLOB, "
-    "concept BLOB, has_set INTEGER)",
-    "CREATE INDEX IF NOT EXISTS cdb_doc_index_commit ON cdb_doc_index(commit_id)",
-    "CREATE TABLE IF NOT EXISTS cdb_indexed (commit_id TEXT PRIMARY KEY)",
+    # One row per (commit, document it touches); a commit that touches nothing has one row with
+    # empty key columns, so every indexed commit is listed.
+    "CREATE TABLE IF NOT EXISTS cdb_doc_index (commit_id TEXT, attachment BLOB, instance BLOB, concept BLOB, "
+    "has_set INTEGER, PRIMARY KEY (commit_id, attachment, instance, concept)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS cdb_snapshot (seq INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, "
     "concept BLOB, commit_id TEXT, data BLOB)",
     "CREATE INDEX IF NOT EXISTS cdb_snapshot_doc ON cdb_snapshot(attachment, instance, concept)",
-    "CREATE TABLE IF NOT EXISTS cdb_views (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER, "
-    "count INTEGER, last_id TEXT, data BLOB)",
-    "CREATE INDEX IF NOT EXISTS cdb_commit_parent ON ds_commit(parent_id)",
-    "CREATE INDEX IF NOT EXISTS cdb_commit_target ON ds_commit(target_id)",
 )
 
 _TABLE_COLUMNS = {
@@ -200,8 +194,7 @@ class SQLiteBackend(CommitDatabasing):
 
     def _ensure_cache_tables(self) -> None:
         have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
-        if {"cdb_doc_index", "cdb_indexed", "cdb_snapshot", "cdb_views", "cdb_commit_parent",
-                "cdb_commit_target"} <= have:
+        if {"cdb_doc_index", "cdb_snapshot"} <= have:
             return  # nothing to write: opening never waits for another writer
         with self._write("preparing the cache tables"):
             for stmt in CACHE_SCHEMA:
@@ -384,12 +377,11 @@ class SQLiteBackend(CommitDatabasing):
         return int(self._query("SELECT COUNT(*) FROM ds_commit")[0][0])
 
     def head_ids(self) -> set[bytes]:
-        rows = self._query(
-            "SELECT c.commit_id FROM ds_commit c WHERE NOT EXISTS "
-            "(SELECT 1 FROM ds_commit x WHERE x.parent_id = c.commit_id) AND NOT EXISTS "
-            f"(SELECT 1 FROM ds_commit m WHERE m.type = {MERGE} AND m.target_id = c.commit_id)"
-        )
-        return {_raw(r[0]) for r in rows}
+        """Commits with no child that are not a merge target (computed from the links: the file
+        has no index on parent_id, and the facade keeps heads in memory anyway)."""
+        rows = self._query("SELECT commit_id, parent_id, type, target_id FROM ds_commit")
+        referenced = {r[1] for r in rows} | {r[3] for r in rows if r[2] == MERGE}
+        return {_raw(r[0]) for r in rows if r[0] not in referenced}
 
     def remove_commit(self, commit_id: bytes) -> None:
         with self._write("deleting a commit") as conn:
@@ -410,16 +402,15 @@ class SQLiteBackend(CommitDatabasing):
     # --- the document index cache -------------------------------------------------------------
     def _save_index(self, conn: sqlite3.Connection, commit_id: bytes, entries: list[tuple[Any, bool]]) -> None:
         hex_id = _hex(commit_id)
-        conn.execute("INSERT OR IGNORE INTO cdb_indexed (commit_id) VALUES (?)", (hex_id,))
+        rows = [(hex_id, dk[0], dk[1], dk[2], 1 if has_set else 0) for dk, has_set in entries]
         conn.executemany(
-            "INSERT INTO cdb_doc_index (commit_id, attachment, instance, concept, has_set) VALUES (?, ?, ?, ?, ?)",
-            [(hex_id, dk[0], dk[1], dk[2], 1 if has_set else 0) for dk, has_set in entries],
+            "INSERT OR IGNORE INTO cdb_doc_index (commit_id, attachment, instance, concept, has_set) "
+            "VALUES (?, ?, ?, ?, ?)", rows or [(hex_id, b"", b"", b"", 0)],
         )
 
     def _forget_index(self, conn: sqlite3.Connection, hex_ids: list[str]) -> None:
         for hex_id in hex_ids:
             conn.execute("DELETE FROM cdb_doc_index WHERE commit_id = ?", (hex_id,))
-            conn.execute("DELETE FROM cdb_indexed WHERE commit_id = ?", (hex_id,))
             conn.execute("DELETE FROM cdb_snapshot WHERE commit_id = ?", (hex_id,))
 
     def persists_index(self) -> bool:
@@ -428,27 +419,22 @@ class SQLiteBackend(CommitDatabasing):
     def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
         """commit id -> [(doc key, has Document_Set)] for the commits the cache covers (all of
         them, or those of ``commit_ids``)."""
+        select = "SELECT commit_id, attachment, instance, concept, has_set FROM cdb_doc_index"
         try:
             if commit_ids is None:
-                indexed = self._query("SELECT commit_id FROM cdb_indexed")
-                rows = self._query("SELECT commit_id, attachment, instance, concept, has_set FROM cdb_doc_index")
+                rows = self._query(select)
             else:
-                indexed, rows = [], []
+                rows = []
                 hex_ids = [_hex(c) for c in commit_ids]
                 for start in range(0, len(hex_ids), 500):
                     chunk = hex_ids[start:start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    indexed += self._query(f"SELECT commit_id FROM cdb_indexed WHERE commit_id IN ({marks})", chunk)
-                    rows += self._query(
-                        "SELECT commit_id, attachment, instance, concept, has_set FROM cdb_doc_index "
-                        f"WHERE commit_id IN ({marks})", chunk,
-                    )
+                    rows += self._query(f"{select} WHERE commit_id IN ({','.join('?' * len(chunk))})", chunk)
         except StorageError:
             return {}  # a read-only file written by another program has no cache tables
-        result: dict[bytes, list[tuple[Any, bool]]] = {_raw(r[0]): [] for r in indexed}
+        result: dict[bytes, list[tuple[Any, bool]]] = {}
         for commit_id, att, inst, concept, has_set in rows:
-            entries = result.get(_raw(commit_id))
-            if entries is not None:
+            entries = result.setdefault(_raw(commit_id), [])
+            if att:
                 entries.append(((bytes(att), bytes(inst), bytes(concept)), bool(has_set)))
         return result
 
@@ -458,53 +444,10 @@ class SQLiteBackend(CommitDatabasing):
             return
         with self._write("updating the document index") as conn:
             for commit_id, entries in batch:
-                if conn.execute("SELECT 1 FROM cdb_indexed WHERE commit_id = ?", (_hex(commit_id),)).fetchone():
+                if conn.execute("SELECT 1 FROM cdb_doc_index WHERE commit_id = ? LIMIT 1",
+                                (_hex(commit_id),)).fetchone():
                     continue
                 self._save_index(conn, commit_id, entries)
-
-    # --- the views checkpoint --------------------------------------------------------------
-    def save_views_checkpoint(self) -> bool:
-        """Store every header (rowid order) and the document index as one blob, so that the
-        next open reads one row instead of every commit. Returns whether it was written."""
-        if self._readonly:
-            return False
-        with self._write("saving the views checkpoint") as conn:
-            rows = conn.execute("SELECT commit_id, parent_id, timestamp, label, type, target_id, rowid "
-                                "FROM ds_commit ORDER BY rowid").fetchall()
-            if not rows:
-                return False
-            index = self.load_index()
-            headers = [[_raw(r[0]), _raw(r[1]), int(r[4]), _raw(r[5]), float(r[2] or 0.0), r[3] or ""] for r in rows]
-            packed_index = [[cid, [[dk[0], dk[1], dk[2], has_set] for dk, has_set in entries]]
-                            for cid, entries in index.items()]
-            data = msgpack.packb([headers, packed_index], use_bin_type=True)
-            conn.execute("INSERT OR REPLACE INTO cdb_views (id, upto, count, last_id, data) VALUES (1, ?, ?, ?, ?)",
-                         (rows[-1][6], len(rows), rows[-1][0], data))
-            return True
-
-    def load_views_checkpoint(self) -> tuple[int, list[CommitHeader], dict[bytes, list[tuple[Any, bool]]]] | None:
-        """(upto rowid, headers, index) from the checkpoint, or None when there is none or it no
-        longer matches the commit table (commits were deleted or rowids reused)."""
-        try:
-            row = self._query("SELECT upto, count, last_id, data FROM cdb_views WHERE id = 1")
-        except StorageError:
-            return None
-        if not row:
-            return None
-        upto, count, last_id, data = row[0]
-        check = self._query("SELECT commit_id, (SELECT COUNT(*) FROM ds_commit WHERE rowid <= ?) FROM ds_commit "
-                            "WHERE rowid = ?", (upto, upto))
-        if not check or check[0][0] != last_id or check[0][1] != count:
-            return None
-        try:
-            headers_raw, index_raw = msgpack.unpackb(data, raw=False)
-            headers = [CommitHeader(h[0], h[1], h[2], h[3], h[4], h[5]) for h in headers_raw]
-            index = {cid: [((e[0], e[1], e[2]), bool(e[3])) for e in entries] for cid, entries in index_raw}
-        except (ValueError, TypeError, IndexError, msgpack.UnpackException):
-            return None  # a damaged cache is only a cache miss
-        if len(headers) != count:
-            return None
-        return int(upto), headers, index
 
     # --- document snapshots ------------------------------------------------------------------
     def persists_snapshots(self) -> bool:
