@@ -123,6 +123,14 @@ class DSMDefinitions:
         self._ns_docs = dict(namespace_docs or {})
 
     # --- collections (source order) --------------------------------------------------------
+    def top_level_order(self) -> list[NameSpace | DSMFunctionPool]:
+        """Namespaces (once each) and function pools, interleaved as in the source."""
+        return list(self._order)
+
+    def declarations(self, namespace: NameSpace) -> list[Any]:
+        """The declarations of one namespace (types, attachments, memberships) in source order."""
+        return [obj for owner, obj in self._items if owner.uuid_bytes() == namespace.uuid_bytes()]
+
     def _of(self, cls: type) -> list[Any]:
         return [obj for _, obj in self._items if isinstance(obj, cls)]
 

@@ -90,21 +90,11 @@ def to_json_form(dsm_definitions: DSMDefinitions) -> dict[str, Any]:
 
 
 def _order(dd: DSMDefinitions) -> list[NameSpace | DSMFunctionPool]:
-    # DSMDefinitions keeps the interleaving of namespaces and pools privately; without it,
-    # namespaces come first, then pools.
-    order = getattr(dd, "_order", None)
-    if order is not None:
-        return list(order)
-    return [*dd.namespaces(), *dd.function_pools(), *dd.attachment_function_pools()]
+    return dd.top_level_order()
 
 
 def _declarations(dd: DSMDefinitions, ns: NameSpace) -> list[object]:
-    items = getattr(dd, "_items", None)
-    if items is None:  # the source order is not available: group by kind
-        items = [(o.namespace(), o) for o in (*dd.concepts(), *dd.clubs(), *dd.enumerations(),
-                                              *dd.structures(), *dd.attachments())]
-        items += [(m.club.namespace(), m) for m in dd.memberships()]
-    return [obj for owner, obj in items if owner.uuid_bytes() == ns.uuid_bytes()]
+    return dd.declarations(ns)
 
 
 def _type(t: Any) -> str:
