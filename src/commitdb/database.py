@@ -33,6 +33,7 @@ from commitdb.errors import (
     CommitDBError,
     CommitNotFoundError,
     CorruptedDataError,
+    DatabaseClosedError,
     MissingBlobError,
     NotAHeadError,
     NotMergeableError,
@@ -172,6 +173,8 @@ class CommitDatabase:
     # --- derived views, kept in step with the backend ------------------------------------------
     def _refresh(self) -> None:
         """Catch up with writes made through other connections (cheap when nothing changed)."""
+        if self._closed:
+            raise DatabaseClosedError(f"the database {self._backend.path()!r} is closed")
         version = self._backend.data_version()
         if version == self._seen_version:
             return

@@ -281,3 +281,33 @@ def test_a_token_codec_file_works(tmp_path: Path) -> None:
     again = CommitDatabase.open(str(path))
     assert repr(again.state(first).attachment_getting().get(login, key)) == "Optional({nickname='x', password='p'})"
     assert again.definitions_hexdigest() == definitions.hexdigest()
+
+
+def test_closed_database_refuses_calls(tmp_path: Path) -> None:
+    from commitdb import DatabaseClosedError
+
+    for db in (CommitDatabase.create(str(tmp_path / "c.cdb")), CommitDatabase.create_in_memory()):
+        db.close()
+        assert db.is_closed()
+        with pytest.raises(DatabaseClosedError, match="closed"):
+            db.commit_ids()
+        with pytest.raises(DatabaseClosedError):
+            db.initial_state()
+
+
+def test_extending_with_an_attachment_of_another_shape_conflicts(tmp_path: Path) -> None:
+    from commitdb import DefinitionsConflictError
+
+    definitions, _ = tuto()
+    db = CommitDatabase.create(str(tmp_path / "d.cdb"))
+    db.extend_definitions(definitions)
+    changed = (ROOT / "examples" / "tuto.dsm").read_text().replace(
+        "attachment<User, Identity> identity;", "attachment<User, Login> identity;")
+    builder = DSMBuilder()
+    builder.append("changed.dsm", changed)
+    report, _, other = builder.parse()
+    assert not report.has_error(), str(report)
+    before = db.definitions_hexdigest()
+    with pytest.raises(DefinitionsConflictError, match="identity"):
+        db.extend_definitions(other)
+    assert db.definitions_hexdigest() == before  # nothing was half-added

@@ -154,9 +154,19 @@ class Definitions:
         return self._types[t.rid]
 
     def add_attachment(self, attachment: Attachment) -> Attachment:
+        """Register an attachment; DefinitionsConflictError when the same namespace already has an
+        attachment of that name on the same key type with another runtime id."""
         existing = self._attachments.get(attachment.rid)
         if existing is not None:
             return existing
+        for other in self._attachments.values():
+            if (other.name() == attachment.name()
+                    and other.namespace().uuid_bytes() == attachment.namespace().uuid_bytes()
+                    and other.key_type().rid == attachment.key_type().rid):
+                raise DefinitionsConflictError(
+                    f"attachment {attachment.identifier()} is already defined as {other} "
+                    f"(runtime id {_hex_uuid(other.rid)}, not {_hex_uuid(attachment.rid)})"
+                )
         self._attachments[attachment.rid] = attachment
         return attachment
 
