@@ -6,7 +6,9 @@ then times, in this process:
 
 (a) a Fetch of the whole history from the server into an empty file (connect included);
 (b) a no-op re-sync with the same synchronizer (the data-version short-circuit);
-(c) a no-op pass with a fresh synchronizer (full comparison of the two DAGs, nothing to send).
+(c) a no-op pass with a fresh synchronizer (full comparison of the two DAGs, nothing to send);
+(d) the other direction: a Fetch of the same history from a local file into an empty file served
+    by a second server process (every commit is written through the network).
 
 Targets: (a) >= 2,000 commits/s; (b) < 20 ms.
 
@@ -142,6 +144,20 @@ def main() -> int:
             fresh_seconds = time.perf_counter() - start
             assert not fresh.need_transmit(), fresh
             remote.close()
+            # (d) local file -> a server.
+            upload_path = os.path.join(folder, "upload.cdb")
+            CommitDatabase.create(upload_path).close()
+            upload_proc, upload_port = start_server(upload_path)
+            try:
+                upload = CommitDatabase.connect("127.0.0.1", upload_port)
+                start = time.perf_counter()
+                pushed = CommitSynchronizer(target, upload, "Fetch").sync()
+                push_seconds = time.perf_counter() - start
+                assert pushed.fetch().commits() == count, pushed
+                upload.close()
+            finally:
+                upload_proc.terminate()
+                upload_proc.wait(10)
             target.close()
         finally:
             proc.terminate()
@@ -156,6 +172,8 @@ def main() -> int:
         "noop_resync_ms_median": round(noop[len(noop) // 2] * 1000, 2),
         "noop_resync_ms_max": round(noop[-1] * 1000, 2),
         "fresh_noop_pass_ms": round(fresh_seconds * 1000, 1),
+        "file_to_server_seconds": round(push_seconds, 3),
+        "file_to_server_commits_per_s": round(count / push_seconds),
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
@@ -166,6 +184,8 @@ def main() -> int:
     print(f"no-op re-sync            median {results['noop_resync_ms_median']} ms, "
           f"max {results['noop_resync_ms_max']} ms (target < 20 ms)")
     print(f"no-op pass, fresh sync   {results['fresh_noop_pass_ms']} ms (full DAG comparison)")
+    print(f"file -> empty server     {count} commits in {push_seconds:.2f} s "
+          f"({results['file_to_server_commits_per_s']} commits/s)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     if profiler is not None:

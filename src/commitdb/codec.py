@@ -145,22 +145,24 @@ def min_value_size(t: Type) -> int:
 class Reader:
     """Reads primitive writes back; every short read raises CorruptedDataError."""
 
-    __slots__ = ("data", "pos", "token")
+    __slots__ = ("data", "pos", "size", "token")
 
     def __init__(self, data: bytes, token: bool = False) -> None:
-        self.data = memoryview(data) if not isinstance(data, memoryview) else data
+        self.data = bytes(data)
+        self.size = len(self.data)
         self.pos = 0
         self.token = token
 
+    def _short(self, n: int) -> CorruptedDataError:
+        return CorruptedDataError(f"truncated data: needed {n} bytes at offset {self.pos}, have {self.size - self.pos}")
+
     def _take(self, n: int) -> bytes:
-        end = self.pos + n
-        if n < 0 or end > len(self.data):
-            raise CorruptedDataError(
-                f"truncated data: needed {n} bytes at offset {self.pos}, have {len(self.data) - self.pos}"
-            )
-        chunk = bytes(self.data[self.pos:end])
+        pos = self.pos
+        end = pos + n
+        if n < 0 or end > self.size:
+            raise self._short(n)
         self.pos = end
-        return chunk
+        return self.data[pos:end]
 
     def _token(self, expected: int) -> None:
         if self.token:
@@ -172,8 +174,14 @@ class Reader:
 
     def number(self, code: int) -> Any:
         st, tok = _NUMBER[code]
-        self._token(tok)
-        return st.unpack(self._take(st.size))[0]
+        if self.token:
+            self._token(tok)
+        pos = self.pos
+        end = pos + st.size
+        if end > self.size:
+            raise self._short(st.size)
+        self.pos = end
+        return st.unpack_from(self.data, pos)[0]
 
     def u8(self) -> int:
         return self.number(T.UINT8)
@@ -191,7 +199,7 @@ class Reader:
         if min_item_size <= 0:
             if n > MAX_ZERO_SIZE_ITEMS:
                 raise CorruptedDataError(f"count {n} at offset {self.pos - 8} is too large")
-        elif n * min_item_size > len(self.data) - self.pos:
+        elif n * min_item_size > self.size - self.pos:
             raise CorruptedDataError(f"count {n} at offset {self.pos - 8} exceeds the data left")
         return n
 
@@ -202,7 +210,8 @@ class Reader:
         return b == 1
 
     def raw(self, token: int, n: int) -> bytes:
-        self._token(token)
+        if self.token:
+            self._token(token)
         return self._take(n)
 
     def uuid(self) -> bytes:
@@ -215,8 +224,9 @@ class Reader:
         return self.raw(TOKEN_BLOB_ID, 20)
 
     def string(self) -> str:
-        self._token(TOKEN_STRING)
-        n = _U64.unpack(self._take(8))[0]
+        if self.token:
+            self._token(TOKEN_STRING)
+        n = self.number(T.UINT64) if not self.token else _U64.unpack(self._take(8))[0]
         try:
             return self._take(n).decode("utf-8")
         except UnicodeDecodeError as e:

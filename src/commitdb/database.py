@@ -525,6 +525,9 @@ class CommitDatabase:
                 if program is not None:
                     self._programs[h.id] = program
                     self._index.add_entries(h.id, entries)
+            # A large import must not keep every decoded program: the cache stays bounded.
+            while len(self._programs) > _PROGRAM_CACHE_SIZE:
+                self._programs.popitem(last=False)
             self._note_own_write()
             return len(added)
 

@@ -12,7 +12,6 @@ leaves both sides valid and the next pass completes it. Sync never merges heads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from commitdb.errors import ValidationError
@@ -111,6 +110,11 @@ class CommitSynchronizer:
         """One pass (see the module docstring). ``progress(stage, done, total)`` is called as
         commits and blobs are sent."""
         info = CommitSynchronizerInfo()
+        codecs = (self._source.codec_name(), self._target.codec_name())
+        if codecs[0] != codecs[1]:
+            # Commits cross verbatim, and a commit's bytes and id depend on the codec.
+            raise ValidationError(f"cannot synchronise a {codecs[0]} database with a {codecs[1]} one: "
+                                  "commits cross verbatim, so both sides must use the same codec")
         tokens = (change_token(self._source), change_token(self._target))
         if tokens == self._versions:
             return info
@@ -137,24 +141,16 @@ class CommitSynchronizer:
         missing = ordered_missing(sender.engine_dag(), receiver.engine_dag())
         self._send_blobs(sender, receiver, transmit, progress)
         total = len(missing)
-        batches = [missing[start:start + COMMIT_BATCH] for start in range(0, total, COMMIT_BATCH)]
         fetch = sender.commit_databasing().get_commits
-        done = 0
-        # Read the next batch from the sender while the receiver stores this one: a remote
-        # sender then answers while we verify and write.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commitdb-sync") as reader:
-            upcoming = reader.submit(fetch, batches[0]) if batches else None
-            for index, batch_ids in enumerate(batches):
-                assert upcoming is not None
-                commits = upcoming.result()
-                upcoming = reader.submit(fetch, batches[index + 1]) if index + 1 < len(batches) else None
-                if len(commits) != len(batch_ids):
-                    raise ValidationError("the sender lost commits during the sync")
-                transmit._commits += receiver.import_commits(commits)
-                transmit._commit_bytes += sum(len(c.data()) for c in commits)
-                done += len(batch_ids)
-                if progress is not None:
-                    progress("commits", done, total)
+        for start in range(0, total, COMMIT_BATCH):
+            batch_ids = missing[start:start + COMMIT_BATCH]
+            commits = fetch(batch_ids)
+            if len(commits) != len(batch_ids):
+                raise ValidationError("the sender lost commits during the sync")
+            transmit._commits += receiver.import_commits(commits)
+            transmit._commit_bytes += sum(len(c.data()) for c in commits)
+            if progress is not None:
+                progress("commits", start + len(batch_ids), total)
 
     def _send_blobs(self, sender: Any, receiver: Any, transmit: CommitSynchronizerInfoTransmit,
                     progress: Progress | None) -> None:

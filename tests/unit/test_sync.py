@@ -461,3 +461,43 @@ def test_progress_callback(factory: Factory) -> None:
     calls: list[tuple[str, int, int]] = []
     CommitSynchronizer(source, target, "Fetch").sync(progress=lambda *a: calls.append(a))
     assert ("commits", 3, 3) in calls and ("blobs", 1, 1) in calls
+
+
+# --- codecs ----------------------------------------------------------------------------------------
+def token_file(path: Path) -> CommitDatabase:
+    """A file whose CodecName is StreamTokenBinary (as the reference may write them)."""
+    import sqlite3
+
+    from commitdb import Definitions
+
+    CommitDatabase.create(str(path)).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'CodecName'", (b"StreamTokenBinary",))
+    conn.execute("UPDATE ds_metadata SET data = ? WHERE identifier = 'Definitions'", (Definitions().encode(),))
+    conn.commit()
+    conn.close()
+    db = CommitDatabase.open(str(path))
+    db.extend_definitions(DEFS)
+    return db
+
+
+def test_token_codec_files_sync_with_each_other(factory: Factory, tmp_path: Path) -> None:
+    a, b = token_file(tmp_path / "a.cdb"), token_file(tmp_path / "b.cdb")
+    factory.opened += [a, b]
+    build_dag(a)
+    chain(b, 2, "b")
+    info = CommitSynchronizer(a, b).sync()
+    assert info.fetch().commits() and info.push().commits() == 2
+    assert_replicas(a, b)
+
+
+def test_different_codecs_are_refused(factory: Factory, tmp_path: Path) -> None:
+    token, plain = token_file(tmp_path / "token.cdb"), factory.make("memory")
+    factory.opened.append(token)
+    chain(token, 2, "t")
+    chain(plain, 2, "p")
+    before = (token.commit_ids(), plain.commit_ids())
+    for mode in ("Fetch", "Push", "Sync"):
+        with pytest.raises(ValidationError, match="codec"):
+            CommitSynchronizer(token, plain, mode).sync()
+    assert (token.commit_ids(), plain.commit_ids()) == before
