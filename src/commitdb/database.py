@@ -56,6 +56,7 @@ from commitdb.storage.base import (
 from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId
 
 _PROGRAM_CACHE_SIZE = 8192
+INDEX_PAGE = 20_000  # commit ids per load_index call
 SNAPSHOT_EVERY = 64  # persist a document every this many commits touching it
 
 
@@ -208,8 +209,11 @@ class CommitDatabase:
         mutations = [h.id for h in headers if h.type_code == MUTATIONS]
         if not mutations:
             return
-        persisted = self._backend.load_index(None if len(mutations) > 2000 else mutations) \
-            if self._backend.persists_index() else {}
+        persisted: dict[bytes, list[tuple[Any, bool]]] = {}
+        if self._backend.persists_index():
+            # In pieces: a remote backend answers each piece in one bounded message.
+            for start in range(0, len(mutations), INDEX_PAGE):
+                persisted.update(self._backend.load_index(mutations[start:start + INDEX_PAGE]))
         computed: list[tuple[bytes, list[tuple[Any, bool]]]] = []
         for cid in mutations:
             entries = persisted.get(cid)

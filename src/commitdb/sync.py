@@ -1,8 +1,9 @@
 """CommitSynchronizer: replicate commits and blobs between two databases (SPEC §11).
 
 Either side may be a file, in-memory or remote database: the synchronizer only uses the
-CommitDatabase facade. One pass: (1) return at once when neither side's data version changed
-since the last pass; (2) extend the receiver's definitions additively; (3) send the blobs the
+CommitDatabase facade; both must use the same codec, since commits cross verbatim. One pass:
+(1) return at once when neither side changed since the last complete pass (see
+``change_token``); (2) extend the receiver's definitions additively; (3) send the blobs the
 receiver lacks, in packs of at most ``size_of_packed_blobs`` bytes, then the commits it lacks,
 parents (and toggle/merge targets) first, verbatim. Each batch is one transaction on the
 receiver, and every commit arrives after what it references, so a sync interrupted at any point

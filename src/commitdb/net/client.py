@@ -20,6 +20,7 @@ from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, Comm
 
 CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 60.0
+HEADER_PAGE = 20_000  # headers per answer (~2.5 MB, far below the frame limit)
 POLL_FRESH = 0.25  # seconds the catch-up data of a poll may be used
 
 
@@ -284,15 +285,22 @@ class RemoteBackend(CommitDatabasing):
     def all_headers(self) -> list[CommitHeader]:
         return [P.unpack_header(h) for h in self.call("all_headers")]
 
-    def headers_since(self, marker: int) -> tuple[list[CommitHeader], int]:
+    def headers_since(self, marker: int, limit: int | None = None) -> tuple[list[CommitHeader], int]:
+        """Headers after ``marker``, fetched in pages so that no answer nears the frame limit."""
         with self._lock:
             poll = self._fresh_poll()
-            if poll is not None and poll.headers is not None and poll.base == marker:
+            if poll is not None and poll.headers is not None and poll.base == marker and limit is None:
                 headers, new_marker = poll.headers, poll.marker
                 poll.headers = None
             else:
-                packed, new_marker = self.call("headers_since", marker)
-                headers, new_marker = [P.unpack_header(h) for h in packed], int(new_marker)
+                headers, new_marker = [], marker
+                while True:
+                    page = HEADER_PAGE if limit is None else min(HEADER_PAGE, limit - len(headers))
+                    packed, next_marker = self.call("headers_since", new_marker, page)
+                    headers.extend(P.unpack_header(h) for h in packed)
+                    new_marker = int(next_marker)
+                    if len(packed) < page or (limit is not None and len(headers) >= limit):
+                        break
             self._marker = new_marker
             return headers, new_marker
 

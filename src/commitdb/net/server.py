@@ -248,9 +248,13 @@ def _r_all_headers(service: DatabaseService, backend: CommitDatabasing, args: li
 
 
 def _r_headers_since(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    if len(args) != 1 or not isinstance(args[0], int) or isinstance(args[0], bool) or not 0 <= args[0] < 2 ** 63:
-        raise ProtocolError("headers_since takes one marker (an integer in [0, 2**63))")
-    headers, marker = backend.headers_since(args[0])
+    if not 1 <= len(args) <= 2 or not isinstance(args[0], int) or isinstance(args[0], bool) \
+            or not 0 <= args[0] < 2 ** 63:
+        raise ProtocolError("headers_since takes a marker (an integer in [0, 2**63)) and an optional limit")
+    limit = args[1] if len(args) == 2 else None
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1_000_000):
+        raise ProtocolError("headers_since: the limit must be an integer from 1 to 1000000")
+    headers, marker = backend.headers_since(args[0], limit)
     return [[P.pack_header(h) for h in headers], marker]
 
 

@@ -221,10 +221,13 @@ class CommitDatabasing(ABC):
     def commit_count(self) -> int:
         return len(self.all_headers())
 
-    def headers_since(self, marker: int) -> tuple[list[CommitHeader], int]:
-        """Headers stored after ``marker`` (0: all), in creation order, and the next marker."""
-        headers = self.all_headers()
-        return headers[marker:], len(headers)
+    def headers_since(self, marker: int, limit: int | None = None) -> tuple[list[CommitHeader], int]:
+        """Headers stored after ``marker`` (0: all), in creation order — at most ``limit`` of them
+        when given — and the marker to continue from."""
+        headers = self.all_headers()[marker:]
+        if limit is not None:
+            headers = headers[:limit]
+        return headers, marker + len(headers)
 
     # --- the document index cache (optional) -------------------------------------------------
     def persists_index(self) -> bool:

@@ -365,11 +365,12 @@ class SQLiteBackend(CommitDatabasing):
         )
         return [self._header(r) for r in rows]
 
-    def headers_since(self, marker: int) -> tuple[list[CommitHeader], int]:
-        """Headers stored after ``marker`` (a rowid), in creation order, and the new marker."""
+    def headers_since(self, marker: int, limit: int | None = None) -> tuple[list[CommitHeader], int]:
+        """Headers stored after ``marker`` (a rowid), in creation order (at most ``limit``), and
+        the new marker."""
         rows = self._query(
             "SELECT commit_id, parent_id, timestamp, label, type, target_id, rowid FROM ds_commit "
-            "WHERE rowid > ? ORDER BY rowid", (marker,),
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?", (marker, -1 if limit is None else limit),
         )
         return [self._header(r) for r in rows], (rows[-1][6] if rows else marker)
 
