@@ -496,7 +496,9 @@ class CommitDatabase:
             if own:
                 backend.begin_transaction("Immediate")
             added: list[tuple[CommitHeader, CommitProgram | None, Any]] = []
+            checked: list[tuple[CommitData, CommitProgram | None, Any]] = []
             known: set[bytes] = set()
+            referenced: set[bytes] = set()
             try:
                 for commit in commits:
                     h = commit.header()
@@ -509,15 +511,19 @@ class CommitDatabase:
                     program, entries = None, None
                     if h.type_code == MUTATIONS:
                         program = decode_program(commit.data(), self._defs, self._token)
-                        for blob_id in collect_blob_ids(program.raw_opcodes()):
-                            if not backend.has_blob(blob_id):
-                                raise MissingBlobError(f"Missing blob {blob_id.hex()}")
+                        referenced |= collect_blob_ids(program.raw_opcodes())
                         entries = index_entries(program)
                     elif commit.data():
                         raise CorruptedDataError(f"a {h.commit_type()} commit carries no data")
                     known.add(h.id)
-                    if backend.insert_commit(commit, entries):
-                        added.append((h, program, entries))
+                    checked.append((commit, program, entries))
+                missing = backend.missing_blob_ids(sorted(referenced))
+                if missing:
+                    raise MissingBlobError(f"Missing blob {min(missing).hex()}")
+                inserted = backend.insert_commits([(commit, entries) for commit, _, entries in checked])
+                for (commit, program, entries), new in zip(checked, inserted):
+                    if new:
+                        added.append((commit.header(), program, entries))
                 if own:
                     backend.commit()
             except BaseException:

@@ -162,23 +162,25 @@ class CommitSynchronizer:
         if not wanted:
             return
         total, done = len(wanted), 0
-        pack: list[BlobRecord] = []
+        packs: list[list[bytes]] = []
+        pack_ids: list[bytes] = []
         pack_bytes = 0
         for blob_id in wanted:
             size = sizes[blob_id][1]
-            if pack and pack_bytes + size > self._pack_size:
-                done += self._flush(receiver, pack, transmit)
-                pack, pack_bytes = [], 0
-                if progress is not None:
-                    progress("blobs", done, total)
-            record = sender_backend.get_blob(blob_id)
-            if record is not None:
-                pack.append(record)
-                pack_bytes += len(record.data)
-        if pack:
-            done += self._flush(receiver, pack, transmit)
-        if progress is not None:
-            progress("blobs", done, total)
+            if pack_ids and pack_bytes + size > self._pack_size:
+                packs.append(pack_ids)
+                pack_ids, pack_bytes = [], 0
+            pack_ids.append(blob_id)
+            pack_bytes += size
+        if pack_ids:
+            packs.append(pack_ids)
+        for ids in packs:
+            # One read per pack (a remote sender answers it in as few messages as it can).
+            records = sender_backend.blob_datas(ids)
+            if records:
+                done += self._flush(receiver, records, transmit)
+            if progress is not None:
+                progress("blobs", done, total)
 
     @staticmethod
     def _flush(receiver: Any, pack: list[BlobRecord], transmit: CommitSynchronizerInfoTransmit) -> int:

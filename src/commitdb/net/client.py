@@ -11,15 +11,21 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from commitdb.errors import ConnectionFailedError, ProtocolError
+from commitdb.blobs import blob_id_bytes
+from commitdb.errors import ConnectionFailedError, CorruptedDataError, ProtocolError
 from commitdb.net import protocol as P
-from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, CommitHeader
+from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, CommitHeader, as_id
 
 CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 60.0
+COMMIT_CACHE = 200_000  # commit records kept by a client
+BLOB_CACHE_BYTES = 64 * 1024 * 1024  # blob bytes kept by a client
+COMMIT_BATCH_BYTES = 8 * 1024 * 1024  # program bytes per insert_commits message
 HEADER_PAGE = 20_000  # headers per answer (~2.5 MB, far below the frame limit)
 POLL_FRESH = 0.25  # seconds the catch-up data of a poll may be used
 
@@ -37,6 +43,40 @@ class _Poll:
     index: dict[bytes, list[tuple[Any, bool]]] | None
 
 
+class BoundedCache(OrderedDict):  # type: ignore[type-arg]
+    """A dict that forgets its least recently stored entries beyond ``capacity`` entries or
+    ``max_bytes`` (with ``size`` giving each value's weight)."""
+
+    def __init__(self, capacity: int, max_bytes: int | None = None, size: Callable[[Any], int] | None = None) -> None:
+        super().__init__()
+        self._capacity, self._max_bytes, self._size = capacity, max_bytes, size
+        self._bytes = 0
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key in self:
+            self.pop(key)
+        super().__setitem__(key, value)
+        if self._size is not None:
+            self._bytes += self._size(value)
+        while len(self) > self._capacity or (self._max_bytes is not None and self._bytes > self._max_bytes):
+            self.popitem(last=False)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self and self._size is not None:
+            self._bytes -= self._size(self[key])
+        return super().pop(key, *default)
+
+    def popitem(self, last: bool = True) -> Any:
+        key, value = super().popitem(last)
+        if self._size is not None:
+            self._bytes -= self._size(value)
+        return key, value
+
+    def clear(self) -> None:
+        super().clear()
+        self._bytes = 0
+
+
 class RemoteBackend(CommitDatabasing):
     """A CommitDatabasing whose storage lives in a server process."""
 
@@ -51,8 +91,9 @@ class RemoteBackend(CommitDatabasing):
         self._inbox: list[Any] = []
         self._next_id = 0
         self._closed = False
-        self._commits: dict[bytes, CommitData] = {}
-        self._blobs: dict[bytes, BlobRecord] = {}
+        # Immutable records, cached with bounds so that long syncs do not grow without limit.
+        self._commits: BoundedCache = BoundedCache(COMMIT_CACHE)
+        self._blobs: BoundedCache = BoundedCache(1 << 30, BLOB_CACHE_BYTES, lambda b: len(b.data))
         self._meta: dict[str, Any] = {}
         self._last_write: tuple[int, int] | None = None
         self._in_tx = False
@@ -282,6 +323,29 @@ class RemoteBackend(CommitDatabasing):
             self._tx_commits.append(commit.header().id)
         return bool(inserted)
 
+    def insert_commits(self, rows: list[tuple[CommitData, list[tuple[Any, bool]] | None]]) -> list[bool]:
+        """Commits in messages of at most COMMIT_BATCH_BYTES program bytes (the server indexes
+        them itself); each message is one transaction on the server."""
+        flags: list[bool] = []
+        batch: list[CommitData] = []
+        size = 0
+        for row in [*rows, None]:
+            commit = None if row is None else row[0]
+            if batch and (commit is None or size + len(commit.data()) > COMMIT_BATCH_BYTES
+                          or len(batch) >= 5000):
+                inserted, *versions = self.call("insert_commits", [P.pack_commit(c) for c in batch])
+                self._wrote(versions)
+                for c in batch:
+                    self._commits[c.header().id] = c
+                    if self._in_tx:
+                        self._tx_commits.append(c.header().id)
+                flags.extend(bool(x) for x in inserted)
+                batch, size = [], 0
+            if commit is not None:
+                batch.append(commit)
+                size += len(commit.data())
+        return flags
+
     def all_headers(self) -> list[CommitHeader]:
         return [P.unpack_header(h) for h in self.call("all_headers")]
 
@@ -344,14 +408,51 @@ class RemoteBackend(CommitDatabasing):
 
     # --- blobs -----------------------------------------------------------------------------------
     def get_blob(self, blob_id: bytes) -> BlobRecord | None:
+        """One blob; a large one is read in BLOB_CHUNK pieces."""
         found = self._blobs.get(blob_id)
-        if found is None:
-            packed = self.call("get_blob", blob_id)
-            if packed is None:
-                return None
-            found = P.unpack_blob(packed)
-            self._blobs[blob_id] = found
+        if found is not None:
+            return found
+        first = self.call("blob_chunk", blob_id, 0, P.BLOB_CHUNK)
+        if first is None:
+            return None
+        layout, total, data = first
+        parts = [data]
+        received = len(data)
+        while received < total:
+            piece = self.call("blob_chunk", blob_id, received, P.BLOB_CHUNK)
+            if piece is None or not piece[2]:
+                raise ProtocolError(f"blob {blob_id.hex()} changed while it was read")
+            parts.append(piece[2])
+            received += len(piece[2])
+        found = P.unpack_blob([blob_id, layout, b"".join(parts)])
+        if blob_id_bytes(found.layout, found.data) != blob_id:
+            raise CorruptedDataError(f"blob {blob_id.hex()} from the server does not match its content")
+        self._cache_blob(found)
         return found
+
+    def _cache_blob(self, blob: BlobRecord) -> None:
+        if len(blob.data) <= BLOB_CACHE_BYTES // 16:
+            self._blobs[blob.blob_id] = blob
+
+    def blob_datas(self, blob_ids: Any) -> list[BlobRecord]:
+        """Several blobs in as few messages as the chunk size allows."""
+        wanted = [as_id(b) for b in blob_ids]
+        found: dict[bytes, BlobRecord] = {b: self._blobs[b] for b in wanted if b in self._blobs}
+        pending = [b for b in wanted if b not in found]
+        while pending:
+            got = [P.unpack_blob(p) for p in self.call("get_blobs", pending)]
+            for blob in got:
+                found[blob.blob_id] = blob
+                self._cache_blob(blob)
+            received = {b.blob_id for b in got}
+            rest = [b for b in pending if b not in received]
+            if not got:  # the first one is larger than a message (read in pieces), or absent
+                big = self.get_blob(rest[0])
+                if big is not None:
+                    found[big.blob_id] = big
+                rest = rest[1:]
+            pending = rest
+        return [found[b] for b in wanted if b in found]
 
     def has_blob(self, blob_id: bytes) -> bool:
         return blob_id in self._blobs or bool(self.call("has_blob", blob_id))
@@ -360,22 +461,55 @@ class RemoteBackend(CommitDatabasing):
         unknown = [b for b in blob_ids if b not in self._blobs]
         return list(self.call("missing_blobs", unknown)) if unknown else []
 
+    def missing_blob_ids(self, blob_ids: list[bytes]) -> set[bytes]:
+        return set(self.missing_blobs(list(blob_ids)))
+
     def insert_blob(self, blob: BlobRecord) -> bool:
+        if len(blob.data) > P.BLOB_CHUNK:
+            return self._upload(blob)
         inserted, *versions = self.call("insert_blob", P.pack_blob(blob))
         self._wrote(versions)
-        self._blobs[blob.blob_id] = blob
-        if self._in_tx:
-            self._tx_blobs.append(blob.blob_id)
+        self._stored_blob(blob)
         return bool(inserted)
 
-    def insert_blobs(self, blobs: list[BlobRecord]) -> int:
-        count, *versions = self.call("insert_blobs", [P.pack_blob(b) for b in blobs])
-        self._wrote(versions)
-        for b in blobs:
-            self._blobs[b.blob_id] = b
+    def _upload(self, blob: BlobRecord) -> bool:
+        """A blob larger than a message, sent in pieces; the server checks its id at the end."""
+        total = len(blob.data)
+        result = None
+        for offset in range(0, total, P.BLOB_CHUNK):
+            result = self.call("blob_upload_chunk", blob.layout, total, offset,
+                               blob.data[offset:offset + P.BLOB_CHUNK])
+        if not isinstance(result, list) or len(result) != 4 or result[0] != blob.blob_id:
+            raise ProtocolError(f"the upload of blob {blob.blob_id.hex()} did not complete")
+        self._wrote(result[2:])
+        self._stored_blob(blob)
+        return bool(result[1])
+
+    def _stored_blob(self, blob: BlobRecord) -> None:
+        self._cache_blob(blob)
         if self._in_tx:
-            self._tx_blobs.extend(b.blob_id for b in blobs)
-        return int(count)
+            self._tx_blobs.append(blob.blob_id)
+
+    def insert_blobs(self, blobs: list[BlobRecord]) -> int:
+        """Small blobs travel together (at most BLOB_CHUNK bytes a message), large ones alone."""
+        count = 0
+        batch: list[BlobRecord] = []
+        size = 0
+        for blob in [*blobs, None]:
+            if blob is not None and len(blob.data) > P.BLOB_CHUNK:
+                count += self._upload(blob)
+                continue
+            if batch and (blob is None or size + len(blob.data) > P.BLOB_CHUNK):
+                added, *versions = self.call("insert_blobs", [P.pack_blob(b) for b in batch])
+                self._wrote(versions)
+                for b in batch:
+                    self._stored_blob(b)
+                count += int(added)
+                batch, size = [], 0
+            if blob is not None:
+                batch.append(blob)
+                size += len(blob.data)
+        return count
 
     def create_blobs(self, blobs: Any) -> int:
         return self.insert_blobs(list(blobs))

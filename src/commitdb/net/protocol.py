@@ -30,6 +30,7 @@ PROTOCOL_VERSION = 1
 DEFAULT_MAX_FRAME = 64 * 1024 * 1024
 LENGTH = struct.Struct("<Q")
 DEFAULT_PORT = 54321
+BLOB_CHUNK = 16 * 1024 * 1024  # blob bytes per message: big blobs travel in pieces
 
 
 def encode_frame(obj: Any, max_frame: int = DEFAULT_MAX_FRAME) -> bytes:

@@ -34,11 +34,13 @@ from commitdb.errors import (
     StorageError,
 )
 from commitdb.net import protocol as P
-from commitdb.storage.base import MUTATIONS, CommitDatabasing
+from commitdb.storage.base import MUTATIONS, BlobRecord, CommitData, CommitDatabasing
 
 log = logging.getLogger("commitdb.server")
 
 WRITE_WAIT = 10.0  # seconds a write waits for another client's transaction
+MAX_BATCH = 10_000  # commits in one insert_commits
+MAX_UPLOAD = 1_000_000_000  # bytes of one blob uploaded in pieces (SQLite's default blob limit)
 POLL_MAX_HEADERS = 2000  # beyond this a poll answers the version only (keeps frames small)
 _EOF = object()  # what _read returns when the peer closed between two frames
 
@@ -68,6 +70,7 @@ class Connection:
     in_transaction: bool = False
     busy: int = 0
     writer: asyncio.StreamWriter | None = field(default=None, repr=False)
+    upload: tuple[str, int, bytearray] | None = field(default=None, repr=False)
 
 
 class DatabaseService:
@@ -131,6 +134,8 @@ class DatabaseService:
                 return [version]
         if method in _TX_METHODS:
             return await self._transaction(conn, method, args)
+        if method == "blob_upload_chunk":
+            return await self._upload(conn, args)
         read = _READ_METHODS.get(method)
         if read is not None:
             backend, pool = (self.writer, self._write_pool) if conn.in_transaction else (self.reader, self._read_pool)
@@ -145,6 +150,34 @@ class DatabaseService:
             return await asyncio.get_running_loop().run_in_executor(self._write_pool, write, self, args)
         finally:
             self._write_lock.release()
+
+    async def _upload(self, conn: Connection, args: list[Any]) -> Any:
+        """A blob too large for one message, sent in order: [layout, total size, offset, bytes].
+        Answers nil until the last piece, then stores the blob: [blob id, inserted, before, after]."""
+        if len(args) != 4 or not isinstance(args[0], str) or not isinstance(args[3], bytes):
+            raise ProtocolError("blob_upload_chunk takes [layout, total size, offset, bytes]")
+        layout, total, offset, data = args
+        for n in (total, offset):
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise ProtocolError("blob_upload_chunk: sizes must be non-negative integers")
+        if total > MAX_UPLOAD:
+            raise ProtocolError(f"a blob of {total} bytes exceeds the upload limit of {MAX_UPLOAD} bytes")
+        if offset == 0:
+            conn.upload = (layout, total, bytearray())
+        if conn.upload is None or conn.upload[:2] != (layout, total) or len(conn.upload[2]) != offset:
+            conn.upload = None
+            raise ProtocolError("blob_upload_chunk: pieces must come in order, starting at offset 0")
+        buffer = conn.upload[2]
+        if offset + len(data) > total:
+            conn.upload = None
+            raise ProtocolError("blob_upload_chunk: more bytes than announced")
+        buffer += data
+        if len(buffer) < total:
+            return None
+        conn.upload = None
+        blob = BlobRecord(blob_id_bytes(layout, bytes(buffer)), layout, bytes(buffer))
+        result = await self.handle(conn, "insert_blob", [P.pack_blob(blob)])
+        return [blob.blob_id, *result]
 
     async def _acquire(self, conn: Connection) -> None:
         try:
@@ -195,6 +228,10 @@ class DatabaseService:
                 self._write_lock.release()
 
     # --- helpers used by the method table ----------------------------------------------------
+    def token(self) -> bool:
+        """Whether the served database uses the token codec (ids and programs follow it)."""
+        return self.writer.codec_name() == "StreamTokenBinary"
+
     def definitions(self) -> Any:
         data = self.writer.definitions_bytes()
         if self._definitions_cache is None or self._definitions_cache[0] != data:
@@ -272,6 +309,39 @@ def _r_has_blob(service: DatabaseService, backend: CommitDatabasing, args: list[
     return backend.has_blob(_one_id(args))
 
 
+def _r_blob_chunk(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    """[layout, total size, bytes] of a blob from ``offset``, at most ``size`` bytes; nil if absent.
+    Lets a client read a blob larger than a frame in pieces."""
+    if len(args) != 3 or not isinstance(args[0], bytes) or len(args[0]) != 20:
+        raise ProtocolError("blob_chunk takes [blob id, offset, size]")
+    offset, size = args[1], args[2]
+    for n in (offset, size):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ProtocolError("blob_chunk: offset and size must be non-negative integers")
+    size = min(size, P.BLOB_CHUNK)
+    record = backend.get_blob(args[0])
+    if record is None:
+        return None
+    return [record.layout, len(record.data), record.data[offset:offset + size]]
+
+
+def _r_get_blobs(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    """The blobs of a list of ids, as many as fit in BLOB_CHUNK bytes (at least one unless it is
+    larger than that: the client then reads it with blob_chunk); absent ids are skipped."""
+    if len(args) != 1:
+        raise ProtocolError("get_blobs takes one list of ids")
+    out, total = [], 0
+    for blob_id in _bytes_list(args[0], 20, "blob ids"):
+        record = backend.get_blob(blob_id)
+        if record is None:
+            continue
+        if total + len(record.data) > P.BLOB_CHUNK:
+            break
+        out.append(P.pack_blob(record))
+        total += len(record.data)
+    return out
+
+
 def _r_missing_blobs(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
     if len(args) != 1:
         raise ProtocolError("missing_blobs takes one list of ids")
@@ -336,29 +406,47 @@ _READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]]
     "get_blob": _r_get_blob,
     "has_blob": _r_has_blob,
     "missing_blobs": _r_missing_blobs,
+    "blob_chunk": _r_blob_chunk,
+    "get_blobs": _r_get_blobs,
     "blob_sizes": _r_blob_sizes,
     "load_index": _r_load_index,
 }
 
 
-def _w_insert_commit(service: DatabaseService, args: list[Any]) -> Any:
-    if len(args) != 1:
-        raise ProtocolError("insert_commit takes one commit")
-    commit = P.unpack_commit(args[0])
+def _checked_commit(service: DatabaseService, packed: Any) -> tuple[CommitData, list[tuple[Any, bool]] | None]:
+    """Unpack a commit from a client and check it: the id re-hashes (in the database's codec),
+    the program decodes against the server's definitions, referenced blobs exist."""
+    commit = P.unpack_commit(packed)
     h = commit.header()
-    computed = commit.computed_id()
+    token = service.token()
+    computed = commit.computed_id(token)
     if computed != h.id:
         raise CorruptedDataError(f"Corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
     entries = None
     if h.type_code == MUTATIONS:
-        program = decode_program(commit.data(), service.definitions())
+        program = decode_program(commit.data(), service.definitions(), token)
         for blob_id in collect_blob_ids(program.raw_opcodes()):
             if not service.writer.has_blob(blob_id):
                 raise MissingBlobError(f"Missing blob {blob_id.hex()}")
         entries = index_entries(program)
     elif commit.data():
         raise CorruptedDataError(f"a {h.commit_type()} commit carries no data")
+    return commit, entries
+
+
+def _w_insert_commit(service: DatabaseService, args: list[Any]) -> Any:
+    if len(args) != 1:
+        raise ProtocolError("insert_commit takes one commit")
+    commit, entries = _checked_commit(service, args[0])
     return service.versioned(lambda: service.writer.insert_commit(commit, entries))
+
+
+def _w_insert_commits(service: DatabaseService, args: list[Any]) -> Any:
+    """Several commits in one transaction: [[inserted flags], before, after]; all or nothing."""
+    if len(args) != 1 or not isinstance(args[0], list) or len(args[0]) > MAX_BATCH:
+        raise ProtocolError(f"insert_commits takes one list of at most {MAX_BATCH} commits")
+    rows = [_checked_commit(service, packed) for packed in args[0]]
+    return service.versioned(lambda: service.writer.insert_commits(rows))
 
 
 def _w_insert_blob(service: DatabaseService, args: list[Any]) -> Any:
@@ -406,6 +494,7 @@ def _w_extend_definitions(service: DatabaseService, args: list[Any]) -> Any:
 
 _WRITE_METHODS: dict[str, Callable[[DatabaseService, list[Any]], Any]] = {
     "insert_commit": _w_insert_commit,
+    "insert_commits": _w_insert_commits,
     "insert_blob": _w_insert_blob,
     "insert_blobs": _w_insert_blobs,
     "remove_commit": _w_remove_commit,

@@ -210,6 +210,11 @@ class CommitDatabasing(ABC):
     @abstractmethod
     def remove_all_but_first(self) -> None: ...
 
+    def insert_commits(self, rows: list[tuple[CommitData, list[tuple[Any, bool]] | None]]) -> list[bool]:
+        """Insert several (commit, index entries) rows, each like ``insert_commit``; a backend
+        may do it in one transaction or one round trip."""
+        return [self.insert_commit(commit, entries) for commit, entries in rows]
+
     def get_commits(self, commit_ids: Iterable[bytes]) -> list[CommitData]:
         found = []
         for cid in commit_ids:
@@ -345,6 +350,10 @@ class CommitDatabasing(ABC):
             if own:
                 self.rollback()
             raise
+
+    def missing_blob_ids(self, blob_ids: list[bytes]) -> set[bytes]:
+        """The ids of ``blob_ids`` this backend does not hold."""
+        return {b for b in blob_ids if not self.has_blob(b)}
 
     def unknown_blob_ids(self, blob_ids: Iterable[Any]) -> set[ValueBlobId]:
         return {ValueBlobId(as_id(b)) for b in blob_ids if not self.has_blob(as_id(b))}

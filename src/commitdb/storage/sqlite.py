@@ -359,6 +359,10 @@ class SQLiteBackend(CommitDatabasing):
                 self._save_index(conn, h.id, index_entries)
             return inserted
 
+    def insert_commits(self, rows: list[tuple[CommitData, list[tuple[Any, bool]] | None]]) -> list[bool]:
+        with self._write("writing commits"):
+            return [self.insert_commit(commit, entries) for commit, entries in rows]
+
     def all_headers(self) -> list[CommitHeader]:
         rows = self._query(
             "SELECT commit_id, parent_id, timestamp, label, type, target_id FROM ds_commit ORDER BY rowid"
