@@ -40,6 +40,7 @@ log = logging.getLogger("commitdb.server")
 
 WRITE_WAIT = 10.0  # seconds a write waits for another client's transaction
 MAX_BATCH = 10_000  # commits in one insert_commits
+MAX_GROUP = 256  # single-commit inserts stored together by group commit
 MAX_UPLOAD = 1_000_000_000  # bytes of one blob uploaded in pieces (SQLite's default blob limit)
 POLL_MAX_HEADERS = 2000  # beyond this a poll answers the version only (keeps frames small)
 _EOF = object()  # what _read returns when the peer closed between two frames
@@ -91,6 +92,10 @@ class DatabaseService:
         # committed; a rolled-back transaction moves it too (its writes had been visible to
         # the client that made them), hence this offset.
         self._rollbacks = 0
+        # Group commit: single-commit inserts from different clients that arrive while a write
+        # is under way are stored together, in one transaction (one fsync).
+        self._pending: list[tuple[list[Any], asyncio.Future[Any]]] = []
+        self._grouping = False
 
     @staticmethod
     def open_file(path: str, synchronous: str = "FULL") -> DatabaseService:
@@ -134,6 +139,8 @@ class DatabaseService:
                 return [version]
         if method in _TX_METHODS:
             return await self._transaction(conn, method, args)
+        if method == "insert_commit" and not conn.in_transaction:
+            return await self._grouped_insert(args)
         if method == "blob_upload_chunk":
             return await self._upload(conn, args)
         read = _READ_METHODS.get(method)
@@ -178,6 +185,65 @@ class DatabaseService:
         blob = BlobRecord(blob_id_bytes(layout, bytes(buffer)), layout, bytes(buffer))
         result = await self.handle(conn, "insert_blob", [P.pack_blob(blob)])
         return [blob.blob_id, *result]
+
+    async def _grouped_insert(self, args: list[Any]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((args, future))
+        if not self._grouping:
+            self._grouping = True
+            asyncio.get_running_loop().create_task(self._run_groups())
+        return await future
+
+    async def _run_groups(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                await asyncio.sleep(0)  # let requests that are already readable join the group
+                group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+                try:
+                    await asyncio.wait_for(self._write_lock.acquire(), WRITE_WAIT)
+                except TimeoutError:
+                    error = DatabaseBusyError(f"database is busy: another client held it for {WRITE_WAIT:g} s")
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                try:
+                    results = await loop.run_in_executor(self._write_pool, self._insert_group,
+                                                         [args for args, _ in group])
+                except BaseException as error:  # the whole transaction failed: every caller learns why
+                    results = [error] * len(group)
+                finally:
+                    self._write_lock.release()
+                for (_, future), result in zip(group, results):
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._grouping = False
+
+    def _insert_group(self, group: list[list[Any]]) -> list[Any]:
+        """On the write thread: check each commit, store the good ones in one transaction.
+        Each caller gets [inserted, before, after]; in a group of several, ``before`` is -1 (no
+        version), because ``after`` also covers the others' commits the caller has not seen."""
+        checked: list[Any] = []
+        for args in group:
+            try:
+                if len(args) != 1:
+                    raise ProtocolError("insert_commit takes one commit")
+                checked.append(_checked_commit(self, args[0]))
+            except (CommitDBError, ValueError, TypeError) as error:
+                checked.append(error if isinstance(error, CommitDBError) else ProtocolError(str(error)))
+        good = [c for c in checked if not isinstance(c, BaseException)]
+        before = self.data_version()
+        flags = iter(self.writer.insert_commits(good)) if good else iter(())
+        after = self.data_version()
+        if len(group) > 1:
+            before = -1
+        return [c if isinstance(c, BaseException) else [next(flags), before, after] for c in checked]
 
     async def _acquire(self, conn: Connection) -> None:
         try:
