@@ -588,18 +588,28 @@ def read_typed_value(r: Reader, named: Callable[[int, bytes], Type]) -> Value:
     return read_value(r, t, named)
 
 
-def encode_typed_value(v: Value) -> bytes:
-    """``T.enc ‖ value`` in StreamBinary."""
+def _encoded(write: Callable[[Writer, Any], None], item: Any) -> bytes:
     w = Writer()
-    write_typed_value(w, v)
+    write(w, item)
     return w.getvalue()
 
 
-def decode_typed_value(data: bytes, definitions: Any = None) -> Value:
+def _decoded(read: Callable[[Reader, Callable[[int, bytes], Type]], Any], data: bytes, definitions: Any,
+             what: str) -> Any:
+    """Read one item from ``data``, which must hold nothing else."""
     r = Reader(data)
-    v = read_typed_value(r, named_resolver(definitions))
-    r.expect_end("a typed value")
-    return v
+    item = read(r, named_resolver(definitions))
+    r.expect_end(what)
+    return item
+
+
+def encode_typed_value(v: Value) -> bytes:
+    """``T.enc ‖ value`` in StreamBinary."""
+    return _encoded(write_typed_value, v)
+
+
+def decode_typed_value(data: bytes, definitions: Any = None) -> Value:
+    return _decoded(read_typed_value, data, definitions, "a typed value")
 
 
 # --- definitions ---------------------------------------------------------------------------
@@ -785,13 +795,8 @@ def read_path(r: Reader, named: Callable[[int, bytes], Type]) -> Any:
 
 
 def encode_path(path: Any) -> bytes:
-    w = Writer()
-    write_path(w, path)
-    return w.getvalue()
+    return _encoded(write_path, path)
 
 
 def decode_path(data: bytes, definitions: Any = None) -> Any:
-    r = Reader(data)
-    p = read_path(r, named_resolver(definitions))
-    r.expect_end("a path")
-    return p
+    return _decoded(read_path, data, definitions, "a path")

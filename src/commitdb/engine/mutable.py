@@ -205,32 +205,25 @@ class AttachmentMutating(AttachmentGetting):
         raise PathError(f"path {p} cannot be checked")
 
     def union_in_set(self, attachment: Any, key: Any, path: Any, values: Any) -> None:
-        self._set_op(SET_UNION, "union_in_set", attachment, key, path, values)
+        self._collection_op(SET_UNION, "union_in_set", T.TypeSet, attachment, key, path, values)
 
     def subtract_in_set(self, attachment: Any, key: Any, path: Any, values: Any) -> None:
-        self._set_op(SET_SUBTRACT, "subtract_in_set", attachment, key, path, values)
+        self._collection_op(SET_SUBTRACT, "subtract_in_set", T.TypeSet, attachment, key, path, values)
 
-    def _set_op(self, code: int, verb: str, attachment: Any, key: Any, path: Any, values: Any) -> None:
+    def union_in_map(self, attachment: Any, key: Any, path: Any, mapping: Any) -> None:
+        self._collection_op(MAP_UNION, "union_in_map", T.TypeMap, attachment, key, path, mapping)
+
+    def update_in_map(self, attachment: Any, key: Any, path: Any, mapping: Any) -> None:
+        self._collection_op(MAP_UPDATE, "update_in_map", T.TypeMap, attachment, key, path, mapping)
+
+    def _collection_op(self, code: int, verb: str, kind: type[T.Type], attachment: Any, key: Any, path: Any,
+                       values: Any) -> None:
+        """A set or map verb: the path must hold a ``kind``; ``values`` is validated against it."""
         dk = self._target(attachment, key)
-        p, t = self._container(attachment, path, T.TypeSet, verb)
+        p, t = self._container(attachment, path, kind, verb)
         v = create(t, values)
         if not len(v):  # type: ignore[arg-type]
             return  # an empty argument records nothing (FORMAT.md §7.2)
-        self._check_blobs(v)
-        self._mutable.record(CommitOpcode(code, dk, p, value=v))
-
-    def union_in_map(self, attachment: Any, key: Any, path: Any, mapping: Any) -> None:
-        self._map_op(MAP_UNION, "union_in_map", attachment, key, path, mapping)
-
-    def update_in_map(self, attachment: Any, key: Any, path: Any, mapping: Any) -> None:
-        self._map_op(MAP_UPDATE, "update_in_map", attachment, key, path, mapping)
-
-    def _map_op(self, code: int, verb: str, attachment: Any, key: Any, path: Any, mapping: Any) -> None:
-        dk = self._target(attachment, key)
-        p, t = self._container(attachment, path, T.TypeMap, verb)
-        v = create(t, mapping)
-        if not len(v):  # type: ignore[arg-type]
-            return
         self._check_blobs(v)
         self._mutable.record(CommitOpcode(code, dk, p, value=v))
 
