@@ -35,23 +35,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from commitdb import CommitDatabase, CommitMutableState, DSMBuilder, ValueUUId  # noqa: E402
+from commitdb import CommitDatabase, CommitMutableState, ValueUUId  # noqa: E402
+from commitdb.examples_db import load_model  # noqa: E402
 
-MODEL = (ROOT / "examples" / "tuto.dsm").read_text()
+MODEL = ROOT / "examples" / "tuto.dsm"
 
 
 def definitions() -> Any:
-    builder = DSMBuilder()
-    builder.append("tuto.dsm", MODEL)
-    report, _, defs = builder.parse()
-    assert not report.has_error()
-    return defs
+    return load_model(MODEL)[0]
 
 
 def names() -> dict[str, Any]:
-    ns: dict[str, Any] = {}
-    definitions().inject(ns)
-    return ns
+    return load_model(MODEL)[1]
 
 
 def key(ns: dict[str, Any], index: int) -> Any:

@@ -33,18 +33,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from commitdb import CommitDatabase, CommitMutableState, CommitSynchronizer, DSMBuilder  # noqa: E402
-
-MODEL = (ROOT / "examples" / "tuto.dsm").read_text()
+from commitdb import (  # noqa: E402
+    CommitDatabase,
+    CommitMutableState,
+    CommitSynchronizer,
+    examples_db,
+)
 
 
 def load_model() -> dict:
-    builder = DSMBuilder()
-    builder.append("tuto.dsm", MODEL)
-    report, _, definitions = builder.parse()
-    assert not report.has_error(), str(report)
-    names: dict = {}
-    definitions.inject(names)
+    definitions, names = examples_db.load_model(ROOT / "examples" / "tuto.dsm")
     names["__definitions__"] = definitions
     return names
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from commitdb.database import CommitDatabase
 from commitdb.dsm import DSMBuilder
@@ -14,20 +15,26 @@ from commitdb.values.scalars import ValueUUId
 ALICE = "11111111-1111-1111-1111-111111111111"
 
 
+def load_model(model: Path) -> tuple[Any, dict[str, Any]]:
+    """(definitions, the names ``inject`` binds) of a DSM file; DSMError listing every error."""
+    builder = DSMBuilder.assemble(str(model))
+    report, _, definitions = builder.parse()
+    if report.has_error():
+        raise DSMError(str(report))
+    names: dict[str, Any] = {}
+    definitions.inject(names)
+    return definitions, names
+
+
 def ensure_example_database(path: str, model: Path) -> bool:
     """Create ``path`` with the model's definitions and a few commits unless it exists.
     Returns whether it was created."""
     if os.path.exists(path):
         return False
-    builder = DSMBuilder.assemble(str(model))
-    report, _, definitions = builder.parse()
-    if report.has_error():
-        raise DSMError(str(report))
+    definitions, names = load_model(model)
     db = CommitDatabase.create(path, "commitdb example: the Tuto model")
     try:
         db.extend_definitions(definitions)
-        names: dict = {}
-        definitions.inject(names)
         login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
         key = login.create_key(ValueUUId(ALICE))
         mutable = CommitMutableState(db.initial_state())
