@@ -295,7 +295,7 @@ class CommitDatabase:
                 else CommitProgram()
         except CorruptedDataError as error:
             # Bytes that hash right but do not decode: the states built on it raise too.
-            self._corrupted[commit_id] = f"Corrupted commit data in {commit_id.hex()}: {error}"
+            self._corrupted[commit_id] = f"corrupted commit data in {commit_id.hex()}: {error}"
             raise
         with self._lock:
             self._programs[commit_id] = program
@@ -315,7 +315,7 @@ class CommitDatabase:
         computed = compute_commit_id(header.parent, header.type_code, header.target, data, self._token)
         if computed != header.id:
             self._corrupted[header.id] = (
-                f"Corrupted commit data, expected {header.id.hex()}, got {computed.hex()}"
+                f"corrupted commit data, expected {header.id.hex()}, got {computed.hex()}"
             )
 
     def _check_not_corrupted(self, commit_ids: Any) -> None:
@@ -504,7 +504,7 @@ class CommitDatabase:
                     h = commit.header()
                     computed = commit.computed_id(self._token)
                     if computed != h.id:
-                        raise CorruptedDataError(f"Corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
+                        raise CorruptedDataError(f"corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
                     for ref in (h.parent, h.target):
                         if ref != ZERO_ID and ref not in self._dag and ref not in known:
                             raise CommitNotFoundError(f"Missing commit {ref.hex()} (referenced by {h.id.hex()})")

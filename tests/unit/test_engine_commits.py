@@ -174,7 +174,7 @@ def test_corrupted_commit_raises_when_loaded(tuto: tuple[CommitDatabase, dict[st
     computed = hashlib.sha1(bytes(21) + bytes(20) + struct.pack("<Q", len(forged)) + forged).hexdigest()
     reopened = CommitDatabase(db.commit_databasing())
     assert reopened.commit_exists(c1)
-    message = f"Corrupted commit data, expected {c1}, got {computed}"
+    message = f"corrupted commit data, expected {c1}, got {computed}"
     with pytest.raises(CorruptedDataError) as info:
         reopened.commit(c1)
     assert str(info.value) == message

@@ -169,7 +169,7 @@ def test_a_row_whose_id_does_not_rehash_is_reported(tmp_path: Path) -> None:
     conn.execute("UPDATE ds_commit SET data = ? WHERE commit_id = ?", (_set_login_program("z", "p"), good.hex()))
     conn.commit()
     db = CommitDatabase.open(str(path))
-    with pytest.raises(CorruptedDataError, match=r"Corrupted commit data, expected 90d1aadf"):
+    with pytest.raises(CorruptedDataError, match=r"corrupted commit data, expected 90d1aadf"):
         db.state(good)
     with pytest.raises(CorruptedDataError):
         db.commit(good)

@@ -487,7 +487,7 @@ def _checked_commit(service: DatabaseService, packed: Any) -> tuple[CommitData, 
     token = service.token()
     computed = commit.computed_id(token)
     if computed != h.id:
-        raise CorruptedDataError(f"Corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
+        raise CorruptedDataError(f"corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
     entries = None
     if h.type_code == MUTATIONS:
         program = decode_program(commit.data(), service.definitions(), token)
