@@ -255,6 +255,27 @@ class CommitDatabase:
     def engine_snapshots(self) -> SnapshotCache:
         return self._snapshots
 
+    def engine_dag_view(self) -> Dag:
+        return self._dag
+
+    def engine_prefetch(self, commit_ids: list[bytes]) -> None:
+        """Decode the programs of ``commit_ids`` not cached yet, reading them in batches."""
+        missing = [c for c in dict.fromkeys(commit_ids) if c not in self._programs and c not in self._corrupted]
+        for start in range(0, len(missing), 500):
+            for data in self._backend.get_commits(missing[start:start + 500]):
+                cid = data.header().id
+                try:
+                    self._verify(data)
+                    program = decode_program(data.data(), self._defs, self._token) \
+                        if data.header().type_code == MUTATIONS else CommitProgram()
+                except CommitDBError:
+                    continue  # left for engine_program, which reports it
+                with self._lock:
+                    self._programs[cid] = program
+        with self._lock:
+            while len(self._programs) > _PROGRAM_CACHE_SIZE:
+                self._programs.popitem(last=False)
+
     def engine_snapshots_for(self, dk: Any) -> list[tuple[bytes, Snapshot]]:
         """The snapshots of one document, newest first, including those the backend kept
         from earlier sessions (loaded once per document)."""

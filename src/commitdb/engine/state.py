@@ -39,6 +39,14 @@ class CommitSource(Protocol):
 
     def engine_snapshots(self) -> SnapshotCache: ...
 
+    def engine_dag_view(self) -> Dag:
+        """The DAG as last refreshed (no catch-up: for work within one state's lifetime)."""
+        ...
+
+    def engine_prefetch(self, commit_ids: list[bytes]) -> None:
+        """Load and decode the programs of ``commit_ids`` in bulk (a hint; may do nothing)."""
+        ...
+
     def engine_snapshots_for(self, dk: DocKey) -> list[tuple[bytes, Snapshot]]: ...
 
 
@@ -246,7 +254,7 @@ class CommitState:
 
     def _remember(self, commit_id: bytes, dk: DocKey, doc: Value | None) -> None:
         """Keep ``doc`` as a snapshot at ``commit_id`` when that commit's own view agrees."""
-        dag = self._source.engine_dag()
+        dag = self._source.engine_dag_view()
         snap = Snapshot(doc, dag.linearize(commit_id), dag.disabled(commit_id))
         if self._lin is not None and snap.usable_for(self._lin, self._disabled):
             self._source.engine_snapshots().put(commit_id, dk, snap)
@@ -254,13 +262,23 @@ class CommitState:
     def keys(self, attachment: Any) -> C.ValueSet:
         check_attachment(self.definitions(), attachment)
         result = C.ValueSet(TypeSet(attachment.key_type()))
-        for dk in self._source.engine_index().doc_keys(attachment.rid):
+        index = self._source.engine_index()
+        doc_keys = index.doc_keys(attachment.rid)
+        # Reading every document: fetch the programs of short histories in bulk first.
+        self._source.engine_prefetch([
+            c for dk in doc_keys if dk not in self._docs and len(index.commits_touching(dk)) <= PREFETCH_HISTORY
+            for c in index.commits_touching(dk)
+        ])
+        for dk in doc_keys:
             if self.document_by_key(dk) is not None:
                 result.add_value(key_value(self.definitions(), attachment, dk))
         return result
 
     def __repr__(self) -> str:
         return f"CommitState({self._commit_id.hex()})"
+
+
+PREFETCH_HISTORY = 4  # keys() prefetches the programs of documents touched by at most this many commits
 
 
 def _in_order(lin: Linearization, commit_ids: list[bytes], after: int) -> list[bytes]:
