@@ -376,7 +376,7 @@ class SQLiteBackend(CommitDatabasing):
             "SELECT commit_id, parent_id, timestamp, label, type, target_id, rowid FROM ds_commit "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?", (marker, -1 if limit is None else limit),
         )
-        return [self._header(r) for r in rows], (rows[-1][6] if rows else marker)
+        return _headers(rows), (rows[-1][6] if rows else marker)
 
     def commit_count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM ds_commit")[0][0])
@@ -426,8 +426,12 @@ class SQLiteBackend(CommitDatabasing):
         them, or those of ``commit_ids``)."""
         select = "SELECT commit_id, attachment, instance, concept, has_set FROM cdb_doc_index"
         try:
-            if commit_ids is None:
+            if commit_ids is None or len(commit_ids) > 2000:
+                # Most of the table is wanted (a fresh open): one scan beats many IN lookups.
                 rows = self._query(select)
+                if commit_ids is not None:
+                    wanted = {_hex(c) for c in commit_ids}
+                    rows = [r for r in rows if r[0] in wanted]
             else:
                 rows = []
                 hex_ids = [_hex(c) for c in commit_ids]
@@ -440,7 +444,7 @@ class SQLiteBackend(CommitDatabasing):
         for commit_id, att, inst, concept, has_set in rows:
             entries = result.setdefault(_raw(commit_id), [])
             if att:
-                entries.append(((bytes(att), bytes(inst), bytes(concept)), bool(has_set)))
+                entries.append(((att, inst, concept), bool(has_set)))
         return result
 
     def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
@@ -553,6 +557,21 @@ class SQLiteBackend(CommitDatabasing):
             if not self._closed:
                 self._closed = True
                 self._safe_close()
+
+
+def _headers(rows: list[tuple[Any, ...]]) -> list[CommitHeader]:
+    """Headers from (commit_id, parent_id, timestamp, label, type, target_id, ...) rows: the fast
+    path assumes well-formed rows, the careful one (per row) names what is wrong."""
+    fromhex = bytes.fromhex
+    try:
+        headers = [CommitHeader(fromhex(r[0]), fromhex(r[1]), r[4], fromhex(r[5]), float(r[2]), r[3])
+                   for r in rows]
+    except (TypeError, ValueError):
+        return [SQLiteBackend._header(r) for r in rows]
+    if any(len(h.id) != 20 or len(h.parent) != 20 or len(h.target) != 20 or h.type_code not in (0, 1, 2, 3)
+           or not isinstance(h.label_text, str) for h in headers):
+        return [SQLiteBackend._header(r) for r in rows]
+    return headers
 
 
 def _schema_problem(conn: sqlite3.Connection) -> str | None:
