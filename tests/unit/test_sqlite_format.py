@@ -311,3 +311,18 @@ def test_extending_with_an_attachment_of_another_shape_conflicts(tmp_path: Path)
     with pytest.raises(DefinitionsConflictError, match="identity"):
         db.extend_definitions(other)
     assert db.definitions_hexdigest() == before  # nothing was half-added
+
+
+def test_a_malformed_commit_row_is_named(tmp_path: Path) -> None:
+    definitions, _ = tuto()
+    path = tmp_path / "rows.cdb"
+    conn = _raw_file(path, definitions)
+    _insert(conn, bytes(20), _set_login_program("x", "p"), "ok", 1.0)
+    conn.execute("INSERT INTO ds_commit VALUES (?, ?, 2.0, 'bad', 0, ?, x'')", ("ab" * 20, "not-hex", "0" * 40))
+    conn.commit()
+    with pytest.raises(CorruptedDataError, match="malformed id 'not-hex'"):
+        CommitDatabase.open(str(path))
+    conn.execute("UPDATE ds_commit SET parent_id = ?, type = 7 WHERE label = 'bad'", ("0" * 40,))
+    conn.commit()
+    with pytest.raises(CorruptedDataError, match="unknown type 7"):
+        CommitDatabase.open(str(path))
