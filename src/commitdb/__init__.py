@@ -36,6 +36,8 @@ from commitdb.errors import (
     DefinitionsConflictError,
     DefinitionsError,
     DSMError,
+    DSMSourceError,
+    DSMSourceNotFoundError,
     FrameTooLargeError,
     IncompatibleDatabaseError,
     IntegrityError,
@@ -54,6 +56,7 @@ from commitdb.errors import (
     TypeMismatchError,
     UnknownAttachmentError,
     UnknownEnumCaseError,
+    UnknownFieldError,
     ValidationError,
     VersionMismatchError,
 )
@@ -84,7 +87,8 @@ __all__ = [
     "IncompatibleDatabaseError", "IntegrityError", "KeyTypeError", "MemoryBackend", "MissingBlobError",
     "NotAHeadError", "NotFoundError", "NotMergeableError", "OPCODE_NAMES", "OperationError", "Path",
     "PathComponent", "PathConst", "PathError", "ProtocolError", "RangeError", "ReadOnlyError", "RemoteError",
-    "StorageError", "StreamCodecInstancing", "TypeMismatchError", "UnknownAttachmentError",
+    "StorageError", "StreamCodecInstancing", "TypeMismatchError", "UnknownAttachmentError", "UnknownFieldError",
+    "DSMSourceError", "DSMSourceNotFoundError",
     "UnknownEnumCaseError", "ValidationError", "VersionMismatchError",
 ]
 

@@ -37,6 +37,7 @@ from commitdb.errors import (
     MissingBlobError,
     NotAHeadError,
     NotMergeableError,
+    UnknownAttachmentError,
     ValidationError,
 )
 from commitdb.storage.base import (
@@ -53,7 +54,7 @@ from commitdb.storage.base import (
     compute_commit_id,
     is_token_codec,
 )
-from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId
+from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId, ValueUUId
 
 _PROGRAM_CACHE_SIZE = 8192
 INDEX_PAGE = 20_000  # commit ids per load_index call
@@ -439,6 +440,8 @@ class CommitDatabase:
         if parent != ZERO_ID:
             self._require(parent)
         ops = list(mutable_state.raw_opcodes())
+        if mutable_state.state().source() is not self:
+            self._check_foreign_program(ops, mutable_state.state().definitions())
         data = encode_program(ops, self._token)
         cid = compute_commit_id(parent, MUTATIONS, ZERO_ID, data, self._token)
         program = CommitProgram(ops)
@@ -457,6 +460,22 @@ class CommitDatabase:
             if persist and self._backend.persists_snapshots() and not self._backend.is_readonly():
                 self._backend.save_snapshots(persist)
         return commit_id
+
+    def _check_foreign_program(self, ops: list[Any], foreign_definitions: Any) -> None:
+        """A mutable state built on another database was checked against that database only:
+        its attachments must be registered here and its blobs exist here too (SPEC §4, §8)."""
+        self._refresh()
+        for op in ops:
+            attachment_rid = op.doc_key[0]
+            if self._defs.attachment_by_rid(attachment_rid) is None:
+                attachment = foreign_definitions.attachment_by_rid(attachment_rid)
+                name = attachment if attachment is not None else ValueUUId(attachment_rid)
+                raise UnknownAttachmentError(f"attachment {name} is not registered in the database definitions")
+        referenced = collect_blob_ids(ops)
+        if referenced:
+            missing = self._backend.missing_blob_ids(sorted(referenced))
+            if missing:
+                raise MissingBlobError(f"Missing blob {min(missing).hex()}")
 
     def merge_commit(self, label: str, parent_id: Any, merged_id: Any) -> ValueCommitId:
         parent, merged = self._require(parent_id), self._require(merged_id)

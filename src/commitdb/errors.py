@@ -39,6 +39,18 @@ class DSMError(DefinitionsError):
     code = "DSMError"
 
 
+class DSMSourceError(DSMError, OSError):
+    """A DSM file or folder could not be read (also an OSError, as for any unreadable file)."""
+
+    code = "DSMSourceError"
+
+
+class DSMSourceNotFoundError(DSMSourceError, FileNotFoundError):
+    """No DSM file or folder at the given path."""
+
+    code = "DSMSourceNotFoundError"
+
+
 # --- validation ----------------------------------------------------------------------------
 
 
@@ -76,6 +88,13 @@ class PathError(ValidationError):
     """A path that does not resolve against a type, or is irregular for the operation."""
 
     code = "PathError"
+
+
+class UnknownFieldError(ValidationError, AttributeError):
+    """A structure has no field of that name (also an AttributeError, so ``getattr`` and
+    ``hasattr`` on a structure keep their Python meaning)."""
+
+    code = "UnknownFieldError"
 
 
 class UnknownAttachmentError(ValidationError):

@@ -9,7 +9,7 @@ from commitdb.dsm.dsm_definitions import DSMDefinitions
 from commitdb.dsm.parser import parse_source
 from commitdb.dsm.report import DSMParseReport
 from commitdb.dsm.resolver import resolve
-from commitdb.errors import DSMError
+from commitdb.errors import DSMSourceError, DSMSourceNotFoundError
 
 
 class DSMBuilderPart:
@@ -51,20 +51,21 @@ class DSMBuilder:
     @classmethod
     def assemble(cls, path: str | Path) -> DSMBuilder:
         """A builder holding the file ``path``, or every ``*.dsm`` of the folder ``path``
-        sorted by path. Raises DSMError when the path does not exist or cannot be read."""
+        sorted by path. Raises DSMSourceError (a DSMError and an OSError; FileNotFoundError when
+        nothing is there) when the path does not exist or cannot be read."""
         p = Path(path)
         if p.is_dir():
             files = sorted(f for f in p.glob("*.dsm") if f.is_file())
         elif p.is_file():
             files = [p]
         else:
-            raise DSMError(f"no DSM file or folder at {str(path)!r}")
+            raise DSMSourceNotFoundError(f"no DSM file or folder at {str(path)!r}")
         builder = cls()
         for f in files:
             try:
                 builder.append(str(f), f.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError) as e:
-                raise DSMError(f"cannot read {str(f)!r}: {e}") from e
+                raise DSMSourceError(f"cannot read {str(f)!r}: {e}") from e
         return builder
 
     def parse(self) -> tuple[DSMParseReport, DSMDefinitions | None, Definitions | None]:

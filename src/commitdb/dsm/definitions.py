@@ -21,9 +21,11 @@ from commitdb.values.types import (
     TypeClub,
     TypeConcept,
     TypeEnumeration,
+    TypeEnumerationDescriptor,
     TypeKey,
     TypeOptional,
     TypeStructure,
+    TypeStructureDescriptor,
     encode_str,
     md5_uuid,
     type_mentions,
@@ -80,6 +82,10 @@ class Attachment:
 
     def identifier(self) -> str:
         return f"{self.concept_type()}.{self._name}"
+
+    def type_name(self) -> str:
+        """``Namespace::name``, e.g. ``Tuto::login``."""
+        return f"{self._namespace.name()}::{self._name}"
 
     def create_key(self, instance_id: Any = None) -> Any:
         """A key for this attachment: a random instance when ``instance_id`` is None."""
@@ -176,6 +182,21 @@ class Definitions:
 
     def create_club(self, namespace: NameSpace, name: str, documentation: str = "") -> TypeClub:
         return self.add_type(TypeClub(namespace, name, documentation))  # type: ignore[return-value]
+
+    def create_membership(self, club: TypeClub, concept: TypeConcept) -> None:
+        """Make ``concept`` a member of ``club`` (both already held here)."""
+        if not isinstance(club, TypeClub) or not isinstance(concept, TypeConcept):
+            raise DefinitionsError(f"a membership needs a club and a concept, got {club} and {concept}")
+        held = self._types.get(club.rid)
+        if not isinstance(held, TypeClub):
+            raise DefinitionsError(f"the club {club} is not defined here")
+        held.add_member(concept)
+
+    def create_enumeration(self, namespace: NameSpace, descriptor: TypeEnumerationDescriptor) -> TypeEnumeration:
+        return self.add_type(descriptor.build(namespace))  # type: ignore[return-value]
+
+    def create_structure(self, namespace: NameSpace, descriptor: TypeStructureDescriptor) -> TypeStructure:
+        return self.add_type(descriptor.build(namespace))  # type: ignore[return-value]
 
     def create_attachment(self, namespace: NameSpace, name: str, key_type: Type, document_type: Type,
                           documentation: str = "") -> Attachment:

@@ -165,7 +165,9 @@ class AttachmentMutating(AttachmentGetting):
         if not p.is_regular():
             raise PathError(f"{verb}: path {p} is irregular (entry/element)")
         if not isinstance(t, kind):
-            raise OperationError(f"{verb} needs a {kind.__name__[4:].lower()} at path {p}, which holds a {t}")
+            wanted = kind.__name__[4:].lower()
+            article = "an" if wanted[0] in "aeioux" else "a"
+            raise OperationError(f"{verb} needs {article} {wanted} at path {p}, which holds {t}")
         return p, t
 
     # --- mutators ----------------------------------------------------------------------------

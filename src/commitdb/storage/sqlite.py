@@ -115,6 +115,8 @@ class SQLiteBackend(CommitDatabasing):
         self._depth = 0  # explicit transaction nesting guard
         if not os.path.exists(self._path):
             raise IncompatibleDatabaseError(f"no commit database at {self._path!r} (the file does not exist)")
+        if os.path.isdir(self._path):
+            raise IncompatibleDatabaseError(f"{self._path!r} is not a commit database: it is a directory")
         try:
             if readonly:
                 self._conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, isolation_level=None,

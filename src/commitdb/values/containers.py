@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from commitdb.errors import KeyTypeError, TypeMismatchError, UnknownEnumCaseError, ValidationError
+from commitdb.errors import KeyTypeError, TypeMismatchError, UnknownEnumCaseError, UnknownFieldError, ValidationError
 from commitdb.values.scalars import ValueUUId
 from commitdb.values.types import (
     Type,
@@ -282,12 +282,18 @@ class ValueSet(Value):
 
 
 class ValueMap(Value):
-    """map<K, V>: entries kept in the runtime order of their keys."""
+    """map<K, V>: entries kept in the runtime order of their keys.
+
+    ``ValueMap(TypeMap(K, V), values=None)``, or with the two types apart:
+    ``ValueMap(K, V, values=None)`` (also ``ValueMap(K, values, element=V)``).
+    """
 
     __slots__ = ("_items", "_sorted", "_type")
 
-    def __init__(self, type: Type, values: Any = None, element: Type | None = None) -> None:
-        self._type = type if isinstance(type, TypeMap) else TypeMap(type, element)  # type: ignore[arg-type]
+    def __init__(self, type: Type, values: Any = None, element: Any = None) -> None:
+        if not isinstance(type, TypeMap) and isinstance(values, Type):
+            values, element = element, values
+        self._type = type if isinstance(type, TypeMap) else TypeMap(type, element)
         self._items: dict[Any, tuple[Value, Value]] = {}
         self._sorted: list[tuple[Value, Value]] | None = None
         if values is not None:
@@ -642,7 +648,7 @@ class ValueStructure(Value):
     def _index(self, name: str) -> int:
         i = self._type.field_index(name)
         if i is None:
-            raise AttributeError(f"{self._type} has no field {name!r}")
+            raise UnknownFieldError(f"{self._type} has no field {name!r}")
         return i
 
     def at(self, name: str, encoded: bool = False) -> Any:
@@ -698,5 +704,6 @@ from commitdb.values.xarray import ValueXArray  # noqa: E402
 
 __all__ = [
     "ValueAny", "ValueEnumeration", "ValueKey", "ValueMap", "ValueMat", "ValueOptional", "ValueSet",
-    "ValueStructure", "ValueTuple", "ValueVariant", "ValueVec", "ValueVector", "ValueXArray", "resolve_case",
+    "UnknownFieldError", "ValueStructure", "ValueTuple", "ValueVariant", "ValueVec", "ValueVector", "ValueXArray",
+    "resolve_case",
 ]

@@ -342,7 +342,7 @@ def loads(obj: Any, t: Type, definitions: Any = None) -> Value:
         for name, v in obj.items():
             f = t.field(name)  # type: ignore[attr-defined]
             if f is None:
-                raise ValidationError(f"{t} has no field {name!r}")
+                raise C.UnknownFieldError(f"{t} has no field {name!r}")
             s.set(name, loads(v, f.type(), definitions))
         return s
     if code == T.ENUMERATION:

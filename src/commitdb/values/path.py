@@ -32,6 +32,10 @@ class PathComponent:
     def kind(self) -> str:
         return KIND_NAMES[self._kind]
 
+    def type(self) -> str:
+        """The kind's name (``'Field'``, ``'Key'``, ...), as the reference spells the accessor."""
+        return KIND_NAMES[self._kind]
+
     def kind_code(self) -> int:
         return self._kind
 

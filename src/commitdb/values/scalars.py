@@ -186,7 +186,11 @@ class _Real(_Scalar):
             raise TypeMismatchError(
                 f"expected type 'float' for {self._type}, got '{_type_name(initial_value)}' {initial_value!r}"
             )
-        self._v = self._round(float(initial_value))
+        try:
+            as_float = float(initial_value)
+        except OverflowError:  # an int beyond every float
+            raise RangeError(f"value is not in the range of '{self._type}' (got {initial_value!r})") from None
+        self._v = self._round(as_float)
 
     @staticmethod
     def _round(x: float) -> float:

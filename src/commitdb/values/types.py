@@ -591,6 +591,19 @@ class TypeEnumeration(_Named):
     def case(self, name: str) -> TypeEnumerationCase | None:
         return self._by_name.get(name[1:] if name.startswith(".") else name)
 
+    def query(self, name: str) -> TypeEnumerationCase | None:
+        """The case called ``name`` (``active`` or ``.active``), or None."""
+        return self.case(name)
+
+    def check(self, name: str) -> TypeEnumerationCase:
+        """The case called ``name``; UnknownEnumCaseError when there is none."""
+        found = self.case(name)
+        if found is None:
+            from commitdb.errors import UnknownEnumCaseError
+
+            raise UnknownEnumCaseError(f"the case {name} is not defined for enum {self}")
+        return found
+
     def _rid_bytes(self) -> bytes:
         return md5_uuid(self._prefix() + b"".join(encode_str(c.name()) for c in self._cases))
 
@@ -679,6 +692,73 @@ class TypeStructure(_Named):
             if default is not None:
                 parts.append(encode_value(default))
         return md5_uuid(b"".join(parts))
+
+
+class TypeEnumerationDescriptor:
+    """The cases of an enumeration under construction: ``add_case(name, documentation="")``,
+    then ``Definitions.create_enumeration(namespace, descriptor)``."""
+
+    def __init__(self, name: str, documentation: str = "") -> None:
+        self._name, self._documentation = name, documentation or ""
+        self._cases: list[tuple[str, str]] = []
+
+    def name(self) -> str:
+        return self._name
+
+    def documentation(self) -> str:
+        return self._documentation
+
+    def add_case(self, name: str, documentation: str = "") -> None:
+        self._cases.append((name, documentation or ""))
+
+    def cases(self) -> list[tuple[str, str]]:
+        return list(self._cases)
+
+    def build(self, namespace: NameSpace) -> TypeEnumeration:
+        return TypeEnumeration(namespace, self._name, self._cases, self._documentation)
+
+    def __repr__(self) -> str:
+        return f"TypeEnumerationDescriptor({self._name!r}, {len(self._cases)} cases)"
+
+
+class TypeStructureDescriptor:
+    """The fields of a structure under construction: ``add_field(name, type_or_default,
+    documentation="")`` (a Value gives both the field's type and its default), then
+    ``Definitions.create_structure(namespace, descriptor)``."""
+
+    def __init__(self, name: str, documentation: str = "") -> None:
+        self._name, self._documentation = name, documentation or ""
+        self._fields: list[TypeStructureField] = []
+
+    def name(self) -> str:
+        return self._name
+
+    def documentation(self) -> str:
+        return self._documentation
+
+    def add_field(self, name: str, type_or_default: Any, documentation: str = "") -> None:
+        if isinstance(type_or_default, Type):
+            field = TypeStructureField(name, type_or_default, None, documentation)
+        else:
+            from commitdb.values.value import Value
+
+            if not isinstance(type_or_default, Value):
+                raise DefinitionsError(
+                    f"field {name!r} needs a type or a default value, got {type_or_default!r}"
+                )
+            field = TypeStructureField(name, type_or_default.type(), type_or_default.copy(), documentation)
+        self._fields.append(field)
+
+    def fields(self) -> list[TypeStructureField]:
+        return list(self._fields)
+
+    def build(self, namespace: NameSpace) -> TypeStructure:
+        if not self._fields:
+            raise DefinitionsError(f"struct {self._name!r} has no field")
+        return TypeStructure(namespace, self._name, self._fields, self._documentation)
+
+    def __repr__(self) -> str:
+        return f"TypeStructureDescriptor({self._name!r}, {len(self._fields)} fields)"
 
 
 class TypeKey(Type):
