@@ -257,7 +257,7 @@ namespace Lib {{{TUTO_NS}}} {{
 """)
     assert [str(t) for t in definitions.structures()][-1] == "App::Profile"
     (att,) = definitions.attachments()
-    assert att.identifier() == "Lib::User.profile"
+    assert att.identifier() == "App::Lib::User.profile"
 
 
 def test_literals_and_escapes() -> None:

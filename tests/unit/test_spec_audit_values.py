@@ -160,3 +160,26 @@ def test_path_component_type_names_its_kind() -> None:
     p = Path.from_field("counters").key("x").const()
     assert [c.type() for c in p.components()] == ["Field", "Key"]
     assert [c.type() for c in Path.from_field("nick").unwrap().index(2).components()] == ["Field", "Unwrap", "Index"]
+
+
+def test_reference_printed_forms_of_fields_components_and_foreign_attachments() -> None:
+    from commitdb import DSMBuilder, Path
+
+    builder = DSMBuilder()
+    builder.append("x.dsm", """
+namespace Lib {11111111-1111-1111-1111-111111111111} { concept User; struct P { string n; int64 k; }; attachment<User, P> own; };
+namespace App {22222222-2222-2222-2222-222222222222} { struct Q { string m; }; attachment<Lib::User, Q> profile; };
+""")
+    report, _, definitions = builder.parse()
+    assert not report.has_error(), str(report)
+    by_name = {a.name(): a for a in definitions.attachments()}
+    assert by_name["own"].identifier() == "Lib::User.own"
+    assert by_name["profile"].identifier() == "App::Lib::User.profile"
+    names: dict = {}
+    definitions.inject(names)
+    assert names["App"].attachments.Lib_User.profile is by_name["profile"]
+    assert names["APP_A_LIB_USER_PROFILE"] is by_name["profile"]
+    struct = definitions.query_types("P")[0]
+    assert repr(struct.fields()) == "[n:string, k:int64]"
+    assert repr(Path.from_field("items").index(0).components()) == \
+        "[{type: Field, value: 'items':string}, {type: Index, value: 0:uint64}]"

@@ -81,7 +81,19 @@ class Attachment:
         return ValueUUId(self.rid)
 
     def identifier(self) -> str:
-        return f"{self.concept_type()}.{self._name}"
+        """``Namespace::Concept.name``: the attachment's namespace, then its key type written
+        relative to that namespace (``App::Tuto::User.login`` for a key from another one)."""
+        return f"{self._namespace.name()}::{self.relative_key_name()}.{self._name}"
+
+    def relative_key_name(self) -> str:
+        """The key concept's name, qualified only when it belongs to another namespace."""
+        concept = self.concept_type()
+        ns = getattr(concept, "namespace", None)
+        if ns is None:
+            return str(concept)
+        if ns().uuid_bytes() == self._namespace.uuid_bytes():
+            return concept.name()  # type: ignore[attr-defined]
+        return str(concept)
 
     def type_name(self) -> str:
         """``Namespace::name``, e.g. ``Tuto::login``."""

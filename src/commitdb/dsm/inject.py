@@ -65,8 +65,8 @@ def bindings(defs: Definitions) -> dict[str, Any]:
     for a in defs.attachments():
         ns_name = a.namespace().name()
         prefix = constant_name(ns_name)
-        concept = a.concept_type()
-        concept_name = getattr(concept, "name", lambda: "any_concept")()
+        # A key concept from another namespace is prefixed with it: ``App.attachments.Lib_User``.
+        concept_name = a.relative_key_name().replace("::", "_")
         names[f"{prefix}_A_{constant_name(concept_name)}_{constant_name(a.name())}"] = a
         group = _ns_object(objects, ns_name)
         by_concept = getattr(group.attachments, concept_name, None)

@@ -74,7 +74,7 @@ class PathComponent:
         return f".element[{v}]"
 
     def __repr__(self) -> str:
-        return f"{self.kind()}({self.text()})"
+        return f"{{type: {self.kind()}, value: {component_value(self).description()}}}"
 
 
 def _key_value(key: Any) -> Value:

@@ -629,7 +629,7 @@ class TypeStructureField:
         return self._default
 
     def __repr__(self) -> str:
-        return f"{self._type} {self._name}"
+        return f"{self._name}:{self._type}"
 
 
 class TypeStructure(_Named):
@@ -668,8 +668,8 @@ class TypeStructure(_Named):
             value = None
         return TypeStructureField(field.name(), field.type(), value, field.documentation())
 
-    def fields(self) -> tuple[TypeStructureField, ...]:
-        return self._fields
+    def fields(self) -> list[TypeStructureField]:
+        return list(self._fields)
 
     def field_index(self, name: str) -> int | None:
         return self._by_name.get(name)
