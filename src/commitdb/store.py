@@ -23,6 +23,10 @@ NOTIFICATIONS = (
     "notify_state_did_change",
     "notify_definitions_did_change",
     "notify_dispatch_error",
+    "notify_stop_live",
+    "notify_reset_database",
+    "notify_database_will_reset",
+    "notify_database_did_reset",
 )
 
 
@@ -34,8 +38,14 @@ class CommitStoreNotifying:
 
     @staticmethod
     def create(target: Any) -> CommitStoreNotifying:
+        """A notifier for ``target``, which must define every ``notify_*`` method of
+        NOTIFICATIONS (TypeError naming the missing ones). ``CommitStore.set_notifier`` also
+        takes any object directly; then missing methods are simply not called."""
         if target is None:
             raise TypeError("a notifier object is required")
+        missing = [name for name in NOTIFICATIONS if not callable(getattr(target, name, None))]
+        if missing:
+            raise TypeError(f"the notifier {target!r} lacks {', '.join(missing)}")
         return CommitStoreNotifying(target)
 
     def send(self, name: str, *args: Any) -> None:
@@ -134,10 +144,9 @@ class CommitStore:
         self._move(self._db.state(commit_id))
 
     def use_commit(self, commit_id: Any) -> None:
-        """Move to any commit (clears undo and redo)."""
+        """Move to any commit. Undo and redo stay: undoing now appends the Disable on top of
+        that commit, which may open a second head."""
         db = self._require_db()
-        self._undo.clear()
-        self._redo.clear()
         self._move(db.state(commit_id))
 
     def set_state(self, state: CommitState) -> None:

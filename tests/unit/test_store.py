@@ -191,7 +191,7 @@ def test_use_commit_forward_and_merge(env: Env) -> None:
     env.rename("bob")
     env.store.use_commit(first)
     assert env.read() == "Optional({nickname='alice', password=''})"
-    assert not env.store.can_undo()
+    assert env.store.can_undo()  # the undo stack survives a move
     env.rename("carol")  # a second branch
     assert len(env.db.head_commit_ids()) == 2
     merged = env.store.reduce_heads()
@@ -199,6 +199,32 @@ def test_use_commit_forward_and_merge(env: Env) -> None:
     assert env.db.head_commit_ids() == {merged}
     env.store.use_commit(first)
     assert env.store.forward() == merged
+
+
+def test_undo_after_use_commit_opens_a_second_head(env: Env) -> None:
+    env.store.dispatch_set("create", env.att, env.key, {"nickname": "alice"})
+    first = env.store.state().commit_id()
+    env.rename("bob")
+    renamed = env.store.state().commit_id()
+    env.store.use_commit(first)
+    undo = env.store.undo()  # Disable(Rename) on top of the commit we moved to
+    header = env.db.commit_header(undo)
+    assert header.commit_type() == "Disable" and header.label() == "Undo [rename bob]"
+    assert header.parent_commit_id() == first
+    assert env.db.head_commit_ids() == {renamed, undo}
+
+
+def test_notifying_create_requires_every_callback() -> None:
+    from commitdb.store import NOTIFICATIONS, CommitStoreNotifying
+
+    class Partial:
+        def notify_state_did_change(self) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="notify_database_did_open"):
+        CommitStoreNotifying.create(Partial())
+    complete = type("Complete", (), {name: (lambda self, *a: None) for name in NOTIFICATIONS})()
+    assert isinstance(CommitStoreNotifying.create(complete), CommitStoreNotifying)
 
 
 def test_open_close_notifications(tuto: tuple[CommitDatabase, dict[str, Any]]) -> None:
