@@ -99,3 +99,21 @@ def test_verb_on_the_wrong_container_names_path_and_type(model: Any) -> None:
     with pytest.raises(OperationError, match=r"union_in_set needs a set at path \.counters"):
         mutating.union_in_set(model.P, key, Path.from_field("counters"), {"a"})
     assert mutable.mutations().all_opcodes() == []
+
+
+def test_enabled_by_commit_id_is_the_decided_map_in_linearisation_order() -> None:
+    """Commits of L(c) first, in order, then toggle targets outside L(c) with the flag the walk
+    decided: False for a Disable, True for an Enable."""
+    from commitdb import CommitDatabase, CommitMutableState, CommitStateBuilder
+
+    db = CommitDatabase.create_in_memory()
+    a = db.commit_mutations("a", CommitMutableState(db.initial_state()))
+    b = db.commit_mutations("b", CommitMutableState(db.state(a)))
+    other = db.commit_mutations("other root", CommitMutableState(db.initial_state()))
+    elsewhere = db.commit_mutations("elsewhere", CommitMutableState(db.state(other)))
+    d = db.disable_commit("d", b, other)
+    e = db.enable_commit("e", d, elsewhere)
+    flags = CommitStateBuilder.enabled_by_commit_id(db, e)
+    assert list(flags)[:4] == [a, b, d, e]
+    assert flags[other] is False and flags[elsewhere] is True
+    assert all(flags[x] for x in (a, b, d, e))

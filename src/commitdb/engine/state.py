@@ -148,11 +148,14 @@ class CommitState:
         return [] if self._lin is None else self._lin.ids()
 
     def enabled_by_commit_id(self) -> dict[ValueCommitId, bool]:
-        ids = self.linearization()
-        disabled = self._disabled
-        flags = {ValueCommitId(x): x not in disabled for x in ids}
-        for x in disabled:  # toggle targets outside the linearisation keep their flag
-            flags.setdefault(ValueCommitId(x), False)
+        """Every commit of the linearisation with its flag, plus the toggle targets outside it
+        that the walk of SPEC §6.3 decided (the ``decided`` map itself)."""
+        if self._lin is None:
+            return {}
+        decided = self._source.engine_dag_view().enabled_map(self._lin)
+        flags = {ValueCommitId(x): decided.get(x, True) for x in self._lin}  # in linearisation order
+        for x, flag in decided.items():
+            flags.setdefault(ValueCommitId(x), flag)
         return flags
 
     def eval_actions(self) -> list[EvalAction]:
