@@ -109,8 +109,10 @@ def test_enabled_by_commit_id_is_the_decided_map_in_linearisation_order() -> Non
     db = CommitDatabase.create_in_memory()
     a = db.commit_mutations("a", CommitMutableState(db.initial_state()))
     b = db.commit_mutations("b", CommitMutableState(db.state(a)))
-    other = db.commit_mutations("other root", CommitMutableState(db.initial_state()))
-    elsewhere = db.commit_mutations("elsewhere", CommitMutableState(db.state(other)))
+    # Two commits on a side branch (not in the linearisation of e); empty programs would dedupe
+    # with a and b, so these are toggles.
+    other = db.disable_commit("side", a, a)
+    elsewhere = db.enable_commit("side 2", other, a)
     d = db.disable_commit("d", b, other)
     e = db.enable_commit("e", d, elsewhere)
     flags = CommitStateBuilder.enabled_by_commit_id(db, e)
