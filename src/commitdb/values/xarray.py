@@ -39,7 +39,7 @@ class ValueXArray(Value):
     def insert_position(self, before: bytes, new: bytes, disabled: bool = False) -> bool:
         """Create ``new`` right before ``before``. Nothing moves if ``new`` is already held, and
         nothing happens if ``before`` is not held. Returns whether a position was created."""
-        if new in self._positions_set():
+        if new in self._positions:
             return False
         try:
             i = self._positions.index(before)
@@ -49,9 +49,6 @@ class ValueXArray(Value):
         if disabled:
             self._disabled.add(new)
         return True
-
-    def _positions_set(self) -> set[bytes] | list[bytes]:
-        return self._positions
 
     def update_position(self, position: bytes, value: Value) -> bool:
         """Write at a held, non-disabled position (reviving a removed one)."""
