@@ -142,14 +142,14 @@ class CommitDatabase:
         """Create a ``.cdb`` file; DatabaseExistsError when anything exists at ``path``."""
         from commitdb.storage.sqlite import SQLiteBackend
 
-        return CommitDatabase(SQLiteBackend.create(path, documentation))
+        return CommitDatabase._over(SQLiteBackend.create(path, documentation))
 
     @staticmethod
     def open(path: str, readonly: bool = False) -> CommitDatabase:
         """Open a ``.cdb`` file (IncompatibleDatabaseError when missing or not a commit database)."""
         from commitdb.storage.sqlite import SQLiteBackend
 
-        return CommitDatabase(SQLiteBackend(path, readonly=readonly))
+        return CommitDatabase._over(SQLiteBackend(path, readonly=readonly))
 
     @staticmethod
     def connect(host: str, port: int | str = "54321") -> CommitDatabase:
@@ -157,14 +157,24 @@ class CommitDatabase:
         the server cannot be reached)."""
         from commitdb.net.client import RemoteBackend
 
-        return CommitDatabase(RemoteBackend.connect(host, port))
+        return CommitDatabase._over(RemoteBackend.connect(host, port))
 
     @staticmethod
     def connect_local(path: str) -> CommitDatabase:
         """A database served by a commit database server over a unix socket."""
         from commitdb.net.client import RemoteBackend
 
-        return CommitDatabase(RemoteBackend.connect_local(path))
+        return CommitDatabase._over(RemoteBackend.connect_local(path))
+
+    @staticmethod
+    def _over(backend: CommitDatabasing) -> CommitDatabase:
+        """The facade over a freshly opened backend, closing the backend if the facade cannot
+        be built (a corrupt file must not leave a connection behind)."""
+        try:
+            return CommitDatabase(backend)
+        except BaseException:
+            backend.close()
+            raise
 
     @staticmethod
     def is_compatible(path: str) -> bool:
