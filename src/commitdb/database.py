@@ -191,7 +191,6 @@ class CommitDatabase:
         if version == self._seen_version:
             return
         with self._lock:
-            self._seen_version = version
             data = self._backend.definitions_bytes()
             if data != self._defs_bytes:
                 self._defs = self._backend.definitions()
@@ -200,11 +199,7 @@ class CommitDatabase:
             fresh = [h for h in fresh if h.id not in self._dag]
             if len(self._dag) + len(fresh) != self._backend.commit_count():
                 # Commits disappeared (delete/reset elsewhere): rebuild every view.
-                self._dag, self._index = Dag(), DocIndex()
-                self._programs.clear()
-                self._snapshots.clear()
-                self._snapshots_loaded.clear()
-                self._corrupted.clear()
+                self._reset_views()
                 fresh, marker = self._backend.headers_since(0)
             self._marker = marker
             for h in fresh:
@@ -213,6 +208,8 @@ class CommitDatabase:
                     # A toggle or merge has no data: its header alone must re-hash.
                     self._check_id(h, b"")
             self._index_headers(fresh)
+            # Only now: a refresh that failed half-way must be tried again by the next call.
+            self._seen_version = version
 
     def _index_headers(self, headers: list[CommitHeader]) -> None:
         """Index new commits: from the backend's persisted index when it has them, else by
@@ -242,14 +239,16 @@ class CommitDatabase:
     def invalidate_views(self) -> None:
         """Forget the derived views; the next call re-reads them from the backend."""
         with self._lock:
-            self._dag = Dag()
-            self._index = DocIndex()
-            self._programs.clear()
-            self._snapshots.clear()
-            self._snapshots_loaded.clear()
+            self._reset_views()
             self._seen_version = None
-            self._marker = 0
-            self._corrupted.clear()
+
+    def _reset_views(self) -> None:
+        self._dag, self._index = Dag(), DocIndex()
+        self._programs.clear()
+        self._snapshots.clear()
+        self._snapshots_loaded.clear()
+        self._corrupted.clear()
+        self._marker = 0
 
     def _note_own_write(self) -> None:
         """After our own write: the views already hold it. If nobody else wrote since the views
