@@ -326,3 +326,45 @@ def test_a_malformed_commit_row_is_named(tmp_path: Path) -> None:
     conn.commit()
     with pytest.raises(CorruptedDataError, match="unknown type 7"):
         CommitDatabase.open(str(path))
+
+
+def test_lazy_index_reads_per_document_and_fills_gaps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a fresh open the index stays in the file and is read per document; commits another
+    program appended (not indexed) are found and indexed; keys() merges both."""
+    import commitdb.database as database_module
+
+    monkeypatch.setattr(database_module, "LAZY_CATCH_UP", 0)
+    definitions, names = tuto()
+    path = tmp_path / "lazy.cdb"
+    db = CommitDatabase.create(str(path))
+    db.extend_definitions(definitions)
+    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
+    keys = [login.create_key() for _ in range(3)]
+    head = None
+    for i in range(12):
+        mutable = CommitMutableState(db.state(head) if head else db.initial_state())
+        m = mutable.attachment_mutating()
+        key = keys[i % 3]
+        if m.has(login, key):
+            m.update(login, key, nickname, f"n{i}")
+        else:
+            m.set(login, key, {"nickname": f"s{i}"})
+        head = db.commit_mutations(f"c{i}", mutable)
+    db.close()
+    # Another program appends a commit setting the fixed-key login (not indexed by commitdb).
+    conn = sqlite3.connect(path)
+    foreign = _insert(conn, head.bytes_value(), _set_login_program("x", "p"), "foreign", 1e10)
+    conn.close()
+    again = CommitDatabase.open(str(path))
+    index = again.engine_index()
+    assert index.indexed == {foreign}  # only the foreign commit was decoded and indexed in memory
+    getting = again.state(foreign).attachment_getting()
+    assert len(getting.keys(login)) == 4
+    alice = login.create_key(ValueUUId(ALICE))
+    assert repr(getting.get(login, alice)) == "Optional({nickname='x', password='p'})"
+    assert repr(getting.get(login, keys[2])) == "Optional({nickname='n11', password=''})"
+    # The gap was filled in the file too: a later open decodes nothing.
+    again.close()
+    third = CommitDatabase.open(str(path))
+    assert third.engine_index().indexed == set()
+    assert len(third.state(foreign).attachment_getting().keys(login)) == 4
