@@ -58,6 +58,7 @@ from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId, Value
 
 _PROGRAM_CACHE_SIZE = 8192
 INDEX_PAGE = 20_000  # commit ids per load_index call
+LAZY_CATCH_UP = 200  # above this many new commits, a lazy index is not loaded but checked for gaps
 SNAPSHOT_EVERY = 64  # persist a document every this many commits touching it
 
 
@@ -221,11 +222,9 @@ class CommitDatabase:
         mutations = [h.id for h in headers if h.type_code == MUTATIONS]
         if not mutations:
             return
-        if self._index.untouched() and self._backend.supports_lazy_index():
-            # The first catch-up of a lazy index (a fresh open, nothing read yet): the index stays
-            # in the backend and is read per document; only commits it does not cover (another
-            # program wrote them) are decoded. Later catch-ups merge the new commits' rows, so
-            # documents already read see them.
+        if len(mutations) > LAZY_CATCH_UP and self._backend.supports_lazy_index():
+            # Many commits at once (a fresh open): the index stays in the backend and is read per
+            # document; only commits it does not cover (another program wrote them) are decoded.
             unindexed = set(self._backend.unindexed_commit_ids())
             mutations = [c for c in mutations if c in unindexed]
             if not mutations:

@@ -328,9 +328,12 @@ def test_a_malformed_commit_row_is_named(tmp_path: Path) -> None:
         CommitDatabase.open(str(path))
 
 
-def test_lazy_index_reads_per_document_and_fills_gaps(tmp_path: Path) -> None:
+def test_lazy_index_reads_per_document_and_fills_gaps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a fresh open the index stays in the file and is read per document; commits another
     program appended (not indexed) are found and indexed; keys() merges both."""
+    import commitdb.database as database_module
+
+    monkeypatch.setattr(database_module, "LAZY_CATCH_UP", 0)
     definitions, names = tuto()
     path = tmp_path / "lazy.cdb"
     db = CommitDatabase.create(str(path))
@@ -365,25 +368,3 @@ def test_lazy_index_reads_per_document_and_fills_gaps(tmp_path: Path) -> None:
     third = CommitDatabase.open(str(path))
     assert third.engine_index().indexed == set()
     assert len(third.state(foreign).attachment_getting().keys(login)) == 4
-
-
-def test_a_lazy_index_sees_other_connections_commits_on_documents_already_read(tmp_path: Path) -> None:
-    definitions, names = tuto()
-    path = tmp_path / "two.cdb"
-    first = CommitDatabase.create(str(path))
-    first.extend_definitions(definitions)
-    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
-    key = login.create_key()
-    mutable = CommitMutableState(first.initial_state())
-    mutable.attachment_mutating().set(login, key, {"nickname": "a"})
-    head = first.commit_mutations("a", mutable)
-    first.close()
-    reader = CommitDatabase.open(str(path))
-    assert repr(reader.state(head).attachment_getting().get(login, key)) == "Optional({nickname='a', password=''})"
-    writer = CommitDatabase.open(str(path))
-    for i in range(300):  # a burst from another connection, on the document the reader read
-        mutable = CommitMutableState(writer.state(head))
-        mutable.attachment_mutating().update(login, key, nickname, f"w{i}")
-        head = writer.commit_mutations(f"w{i}", mutable)
-    assert reader.last_commit_id() == head
-    assert repr(reader.state(head).attachment_getting().get(login, key)) == "Optional({nickname='w299', password=''})"

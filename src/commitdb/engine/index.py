@@ -74,10 +74,6 @@ class DocIndex:
                     self.touch_sets[dk].discard(commit_id)
                     self.sets.discard((commit_id, dk))
 
-    def untouched(self) -> bool:
-        """Nothing indexed or loaded yet."""
-        return not self.indexed and not self._loaded_docs and not self._loaded_attachments
-
     # --- lazy loading ----------------------------------------------------------------------------
     def _ensure_doc(self, dk: DocKey) -> None:
         if self._loader is None or dk in self._loaded_docs:
