@@ -58,7 +58,6 @@ from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId, Value
 
 _PROGRAM_CACHE_SIZE = 8192
 INDEX_PAGE = 20_000  # commit ids per load_index call
-LAZY_CATCH_UP = 200  # above this many new commits, a lazy index is not loaded but checked for gaps
 SNAPSHOT_EVERY = 64  # persist a document every this many commits touching it
 
 
@@ -115,7 +114,7 @@ class CommitDatabase:
         self._backend = commit_databasing
         self._lock = threading.RLock()
         self._dag = Dag()
-        self._index = self._new_index()
+        self._index = DocIndex()
         self._programs: OrderedDict[bytes, CommitProgram] = OrderedDict()
         self._snapshots = SnapshotCache()
         self._snapshots_loaded: set[Any] = set()
@@ -212,23 +211,12 @@ class CommitDatabase:
             # Only now: a refresh that failed half-way must be tried again by the next call.
             self._seen_version = version
 
-    def _new_index(self) -> DocIndex:
-        """A lazily loaded index when the backend can answer per document, else an eager one."""
-        return DocIndex(self._backend if self._backend.supports_lazy_index() else None)
-
     def _index_headers(self, headers: list[CommitHeader]) -> None:
         """Index new commits: from the backend's persisted index when it has them, else by
         decoding their programs (and persisting the result)."""
         mutations = [h.id for h in headers if h.type_code == MUTATIONS]
         if not mutations:
             return
-        if len(mutations) > LAZY_CATCH_UP and self._backend.supports_lazy_index():
-            # Many commits at once (a fresh open): the index stays in the backend and is read per
-            # document; only commits it does not cover (another program wrote them) are decoded.
-            unindexed = set(self._backend.unindexed_commit_ids())
-            mutations = [c for c in mutations if c in unindexed]
-            if not mutations:
-                return
         persisted: dict[bytes, list[tuple[Any, bool]]] = {}
         if self._backend.persists_index():
             # In pieces: a remote backend answers each piece in one bounded message.
@@ -255,7 +243,7 @@ class CommitDatabase:
             self._seen_version = None
 
     def _reset_views(self) -> None:
-        self._dag, self._index = Dag(), self._new_index()
+        self._dag, self._index = Dag(), DocIndex()
         self._programs.clear()
         self._snapshots.clear()
         self._snapshots_loaded.clear()

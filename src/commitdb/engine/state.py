@@ -169,8 +169,8 @@ class CommitState:
     def cache_preload(self) -> None:
         """Build every document now (later reads are then plain lookups)."""
         index = self._source.engine_index()
-        for attachment in self.definitions().attachments():
-            for dk in index.doc_keys(attachment.rid):
+        for att_docs in list(index.docs_by_attachment.values()):
+            for dk in list(att_docs):
                 self.document_by_key(dk)
 
     # --- documents -------------------------------------------------------------------------

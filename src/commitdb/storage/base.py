@@ -246,23 +246,6 @@ class CommitDatabasing(ABC):
     def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
         """Persist index rows computed after the fact (no-op when not persisted)."""
 
-    def supports_lazy_index(self) -> bool:
-        """Whether the backend answers ``index_rows_for_doc``/``index_doc_keys``/
-        ``unindexed_commit_ids`` from its persisted index (then nothing is loaded up front)."""
-        return False
-
-    def index_rows_for_doc(self, doc_key: Any) -> list[tuple[bytes, bool]]:
-        """(commit id, has Document_Set) of every indexed commit touching one document."""
-        raise NotImplementedError
-
-    def index_doc_keys(self, attachment_rid: bytes) -> list[Any]:
-        """The documents of one attachment that indexed commits touch."""
-        raise NotImplementedError
-
-    def unindexed_commit_ids(self) -> list[bytes]:
-        """Mutations commits the persisted index does not cover yet (written by another program)."""
-        raise NotImplementedError
-
     # --- document snapshots (optional cache) ------------------------------------------------
     def persists_snapshots(self) -> bool:
         """Whether this backend keeps document snapshots between opens."""

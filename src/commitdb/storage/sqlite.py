@@ -56,7 +56,6 @@ CACHE_SCHEMA = (
     # empty key columns, so every indexed commit is listed.
     "CREATE TABLE IF NOT EXISTS cdb_doc_index (commit_id TEXT, attachment BLOB, instance BLOB, concept BLOB, "
     "has_set INTEGER, PRIMARY KEY (commit_id, attachment, instance, concept)) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS cdb_doc_index_doc ON cdb_doc_index(attachment, instance, concept)",
     "CREATE TABLE IF NOT EXISTS cdb_snapshot (seq INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, "
     "concept BLOB, commit_id TEXT, data BLOB)",
     "CREATE INDEX IF NOT EXISTS cdb_snapshot_doc ON cdb_snapshot(attachment, instance, concept)",
@@ -108,7 +107,6 @@ class SQLiteBackend(CommitDatabasing):
         self._readonly = readonly
         self._closed = False
         self._busy_timeout = busy_timeout
-        self._lazy_index: bool | None = None
         self._last_write: tuple[int, int] | None = None
         # PRAGMA data_version ignores this connection's own writes; count them so that
         # data_version() changes on every write, ours included (rollbacks count too).
@@ -198,7 +196,7 @@ class SQLiteBackend(CommitDatabasing):
 
     def _ensure_cache_tables(self) -> None:
         have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
-        if {"cdb_doc_index", "cdb_doc_index_doc", "cdb_snapshot"} <= have:
+        if {"cdb_doc_index", "cdb_snapshot"} <= have:
             return  # nothing to write: opening never waits for another writer
         with self._write("preparing the cache tables"):
             for stmt in CACHE_SCHEMA:
@@ -424,29 +422,6 @@ class SQLiteBackend(CommitDatabasing):
 
     def persists_index(self) -> bool:
         return True
-
-    def supports_lazy_index(self) -> bool:
-        """True when the file has the cache tables (a read-only file written by another program
-        may not: then everything is indexed in memory)."""
-        if self._lazy_index is None:
-            names = {r[0] for r in self._query("SELECT name FROM sqlite_master")}
-            self._lazy_index = {"cdb_doc_index", "cdb_doc_index_doc"} <= names
-        return self._lazy_index
-
-    def index_rows_for_doc(self, doc_key: Any) -> list[tuple[bytes, bool]]:
-        rows = self._query("SELECT commit_id, has_set FROM cdb_doc_index WHERE attachment = ? AND instance = ? "
-                           "AND concept = ?", (doc_key[0], doc_key[1], doc_key[2]))
-        return [(_raw(cid), bool(has_set)) for cid, has_set in rows]
-
-    def index_doc_keys(self, attachment_rid: bytes) -> list[Any]:
-        rows = self._query("SELECT DISTINCT instance, concept FROM cdb_doc_index WHERE attachment = ?",
-                           (attachment_rid,))
-        return [(attachment_rid, bytes(inst), bytes(concept)) for inst, concept in rows]
-
-    def unindexed_commit_ids(self) -> list[bytes]:
-        rows = self._query("SELECT commit_id FROM ds_commit c WHERE type = 0 AND NOT EXISTS "
-                           "(SELECT 1 FROM cdb_doc_index i WHERE i.commit_id = c.commit_id) ORDER BY rowid")
-        return [_raw(r[0]) for r in rows]
 
     def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
         """commit id -> [(doc key, has Document_Set)] for the commits the cache covers (all of
