@@ -326,3 +326,25 @@ def test_a_malformed_commit_row_is_named(tmp_path: Path) -> None:
     conn.commit()
     with pytest.raises(CorruptedDataError, match="unknown type 7"):
         CommitDatabase.open(str(path))
+
+
+def test_a_reader_sees_a_burst_of_another_connections_commits_on_a_document_it_read(tmp_path: Path) -> None:
+    definitions, names = tuto()
+    path = tmp_path / "two.cdb"
+    first = CommitDatabase.create(str(path))
+    first.extend_definitions(definitions)
+    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
+    key = login.create_key()
+    mutable = CommitMutableState(first.initial_state())
+    mutable.attachment_mutating().set(login, key, {"nickname": "a"})
+    head = first.commit_mutations("a", mutable)
+    first.close()
+    reader = CommitDatabase.open(str(path))
+    assert repr(reader.state(head).attachment_getting().get(login, key)) == "Optional({nickname='a', password=''})"
+    writer = CommitDatabase.open(str(path))
+    for i in range(300):  # a burst from another connection, on the document the reader read
+        mutable = CommitMutableState(writer.state(head))
+        mutable.attachment_mutating().update(login, key, nickname, f"w{i}")
+        head = writer.commit_mutations(f"w{i}", mutable)
+    assert reader.last_commit_id() == head
+    assert repr(reader.state(head).attachment_getting().get(login, key)) == "Optional({nickname='w299', password=''})"
