@@ -17,11 +17,11 @@ run: $(STAMP)
 	$(BIN)/python -m commitdb run-example --database example.cdb
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff check src tests tools bench examples
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff check src tests tools bench examples
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
