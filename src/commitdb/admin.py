@@ -24,7 +24,7 @@ from typing import Any
 from commitdb.blobs import BlobLayout, blob_id_bytes
 from commitdb.database import CommitDatabase
 from commitdb.dsm.definitions import Definitions
-from commitdb.dsm.json_form import dsm_definitions_from
+from commitdb.dsm.dsm_definitions import DSMDefinitions
 from commitdb.engine.mutable import CommitMutableState
 from commitdb.engine.program import DOCUMENT_SET, CommitOpcode, collect_blob_ids, decode_program
 from commitdb.errors import (
@@ -344,7 +344,7 @@ def export_state(db: CommitDatabase, commit_id: ValueCommitId, directory: str,
     (out / "documents").mkdir(parents=True, exist_ok=True)
     (out / "blobs").mkdir(exist_ok=True)
     (out / DEFINITIONS_BIN).write_bytes(definitions.encode())
-    (out / DEFINITIONS_DSM).write_text(dsm_definitions_from(definitions).to_dsm(), encoding="utf-8")
+    (out / DEFINITIONS_DSM).write_text(DSMDefinitions.from_definitions(definitions).to_dsm(), encoding="utf-8")
     used: set[str] = set()
     attachment_entries = []
     blob_ids: set[bytes] = set()

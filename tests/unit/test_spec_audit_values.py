@@ -183,3 +183,20 @@ namespace App {22222222-2222-2222-2222-222222222222} { struct Q { string m; }; a
     assert repr(struct.fields()) == "[n:string, k:int64]"
     assert repr(Path.from_field("items").index(0).components()) == \
         "[{type: Field, value: 'items':string}, {type: Index, value: 0:uint64}]"
+
+
+def test_dsm_definitions_from_runtime_definitions_round_trip() -> None:
+    from pathlib import Path as FsPath
+
+    from commitdb import DSMBuilder, DSMDefinitions
+
+    text = (FsPath(__file__).resolve().parents[2] / "examples" / "graph.dsm").read_text()
+    builder = DSMBuilder()
+    builder.append("graph.dsm", text)
+    _, _, definitions = builder.parse()
+    rendered = DSMDefinitions.from_definitions(definitions).to_dsm()
+    again = DSMBuilder()
+    again.append("rendered.dsm", rendered)
+    report, _, reparsed = again.parse()
+    assert not report.has_error(), str(report)
+    assert reparsed.hexdigest() == definitions.hexdigest()

@@ -122,6 +122,19 @@ class DSMDefinitions:
         self._order = list(order)
         self._ns_docs = dict(namespace_docs or {})
 
+    @staticmethod
+    def from_definitions(definitions: Definitions) -> DSMDefinitions:
+        """DSMDefinitions for runtime Definitions (as a database holds them): one block per
+        namespace, its types in the definitions' order, club memberships after their club, then
+        the attachments. Function pools and namespace documentation are not part of Definitions."""
+        items: list[tuple[NameSpace, object]] = []
+        for t in definitions.types():
+            items.append((t.namespace(), t))  # type: ignore[attr-defined]
+            if isinstance(t, TypeClub):
+                items.extend((t.namespace(), DSMMembership(t, member)) for member in t.members())
+        items.extend((a.namespace(), a) for a in definitions.attachments())
+        return DSMDefinitions(definitions, items, [], list(definitions.namespaces()))
+
     # --- collections (source order) --------------------------------------------------------
     def top_level_order(self) -> list[NameSpace | DSMFunctionPool]:
         """Namespaces (once each) and function pools, interleaved as in the source."""

@@ -45,7 +45,7 @@ import re
 from typing import Any
 
 from commitdb.dsm.builder import DSMBuilder
-from commitdb.dsm.definitions import Attachment, Definitions
+from commitdb.dsm.definitions import Attachment
 from commitdb.dsm.dsm_definitions import (
     DSMDefinitions,
     DSMFunctionPool,
@@ -141,20 +141,6 @@ def _pool(pool: DSMFunctionPool) -> dict[str, Any]:
             for fn in pool.functions()
         ],
     }
-
-
-def dsm_definitions_from(definitions: Definitions) -> DSMDefinitions:
-    """DSMDefinitions for runtime Definitions (as a database holds them): one block per
-    namespace, its types in the definitions' order, club memberships after their club, then
-    the attachments. Function pools and namespace documentation are not part of Definitions."""
-    items: list[tuple[NameSpace, object]] = []
-    for t in definitions.types():
-        items.append((t.namespace(), t))  # type: ignore[attr-defined]
-        if isinstance(t, TypeClub):
-            items.extend((t.namespace(), DSMMembership(t, member)) for member in t.members())
-    items.extend((a.namespace(), a) for a in definitions.attachments())
-    namespaces = definitions.namespaces()
-    return DSMDefinitions(definitions, items, [], list(namespaces))
 
 
 # --- decoding ------------------------------------------------------------------------------------
