@@ -122,6 +122,7 @@ class CommitDatabase:
         self._defs_bytes: bytes | None = None
         self._seen_version: int | None = None
         self._marker = 0
+        self._seen_generation = -1
         # Commits whose stored id does not re-hash: commit id -> the error message. They stay in
         # the DAG (so the database opens) but reading them, or a state built on them, raises.
         self._corrupted: dict[bytes, str] = {}
@@ -187,8 +188,9 @@ class CommitDatabase:
         """Catch up with writes made through other connections (cheap when nothing changed)."""
         if self._closed:
             raise DatabaseClosedError(f"the database {self._backend.path()!r} is closed")
+        generation = self._backend.local_generation()
         version = self._backend.data_version()
-        if version == self._seen_version:
+        if version == self._seen_version and generation == self._seen_generation:
             return
         with self._lock:
             data = self._backend.definitions_bytes()
@@ -210,6 +212,7 @@ class CommitDatabase:
             self._index_headers(fresh)
             # Only now: a refresh that failed half-way must be tried again by the next call.
             self._seen_version = version
+            self._seen_generation = generation
 
     def _index_headers(self, headers: list[CommitHeader]) -> None:
         """Index new commits: from the backend's persisted index when it has them, else by
@@ -435,7 +438,12 @@ class CommitDatabase:
             return ValueCommitId(header.id)
 
     def _require(self, commit_id: Any) -> bytes:
+        """The raw id of a commit the database holds (CommitNotFoundError otherwise). A commit
+        already in the views needs no catch-up: its ancestry cannot change."""
         cid = as_id(commit_id)
+        if cid != ZERO_ID and cid in self._dag and not self._closed \
+                and self._backend.local_generation() == self._seen_generation:
+            return cid
         self._refresh()
         if cid == ZERO_ID or cid not in self._dag:
             raise CommitNotFoundError(f"Missing commit {cid.hex()}")

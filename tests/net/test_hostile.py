@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from _netutil import ServerProcess, closed_by_peer, handshake, make_tuto_cdb, receive, send
 
-from commitdb import CommitMutableState, CorruptedDataError
+from commitdb import CommitMutableState, CommitNotFoundError, CorruptedDataError
 from commitdb.net import protocol as P
 from commitdb.net.client import RemoteBackend
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitData, CommitHeader, compute_commit_id
@@ -330,9 +330,9 @@ def test_mutations_commit_with_garbage_program(served: ServerProcess, seed: int)
         db.close()
 
 
-def test_forged_parent_is_accepted_only_if_well_formed(served: ServerProcess) -> None:
-    """A well-formed commit whose parent is unknown is legitimate (sync sends children later);
-    a commit with bytes that decode is stored whole and reads back verbatim."""
+def test_a_commit_whose_parent_is_unknown_is_refused(served: ServerProcess) -> None:
+    """A well-formed commit whose parent the server does not hold would dangle: it is refused
+    with CommitNotFoundError and nothing is stored (sync sends parents first)."""
     db = served.connect()
     try:
         tuto = Tuto(db)
@@ -341,12 +341,11 @@ def test_forged_parent_is_accepted_only_if_well_formed(served: ServerProcess) ->
         from commitdb.engine.program import encode_program
 
         data = encode_program(list(m.raw_opcodes()))
-        parent = os.urandom(20)
-        packed = _forge(parent, data)
+        packed = _forge(os.urandom(20), data)
         s = db.commit_databasing()
-        assert s.call("insert_commit", packed)[0] is True
-        stored = s.get_commit(packed[0][0])
-        assert stored is not None and stored.data() == data and stored.header().parent == parent
+        with pytest.raises(CommitNotFoundError, match="Missing commit"):
+            s.call("insert_commit", packed)
+        assert s.get_commit(packed[0][0]) is None
     finally:
         db.close()
 

@@ -464,7 +464,7 @@ def test_every_kind_is_generated() -> None:
     """The type strategy reaches every type code (sanity check of the generator itself)."""
     seen: set[int] = set()
 
-    @settings(max_examples=400, deadline=None, database=None,
+    @settings(max_examples=400, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(types_depth3)
     def collect(t: Type) -> None:

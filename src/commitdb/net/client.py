@@ -380,11 +380,13 @@ class RemoteBackend(CommitDatabasing):
         return set(self.call("head_ids"))
 
     def remove_commit(self, commit_id: bytes) -> None:
+        self._bump_generation()
         _, *versions = self.call("remove_commit", commit_id)
         self._wrote(versions)
         self._commits.pop(commit_id, None)
 
     def remove_all_but_first(self) -> None:
+        self._bump_generation()
         _, *versions = self.call("remove_all_but_first")
         self._wrote(versions)
         self._commits.clear()
@@ -539,6 +541,7 @@ class RemoteBackend(CommitDatabasing):
             self._tx_blobs.clear()
 
     def rollback(self) -> None:
+        self._bump_generation()
         try:
             self.call("rollback")
         finally:

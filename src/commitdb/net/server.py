@@ -25,6 +25,7 @@ from commitdb.blobs import blob_id_bytes
 from commitdb.engine.program import collect_blob_ids, decode_program, index_entries
 from commitdb.errors import (
     CommitDBError,
+    CommitNotFoundError,
     CorruptedDataError,
     DatabaseBusyError,
     FrameTooLargeError,
@@ -230,11 +231,12 @@ class DatabaseService:
         Each caller gets [inserted, before, after]; in a group of several, ``before`` is -1 (no
         version), because ``after`` also covers the others' commits the caller has not seen."""
         checked: list[Any] = []
+        earlier: set[bytes] = set()  # a commit may have its parent earlier in the same group
         for args in group:
             try:
                 if len(args) != 1:
                     raise ProtocolError("insert_commit takes one commit")
-                checked.append(_checked_commit(self, args[0]))
+                checked.append(_checked_commit(self, args[0], earlier))
             except (CommitDBError, ValueError, TypeError) as error:
                 checked.append(error if isinstance(error, CommitDBError) else ProtocolError(str(error)))
         good = [c for c in checked if not isinstance(c, BaseException)]
@@ -479,9 +481,11 @@ _READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]]
 }
 
 
-def _checked_commit(service: DatabaseService, packed: Any) -> tuple[CommitData, list[tuple[Any, bool]] | None]:
+def _checked_commit(service: DatabaseService, packed: Any,
+                    earlier: set[bytes] | None = None) -> tuple[CommitData, list[tuple[Any, bool]] | None]:
     """Unpack a commit from a client and check it: the id re-hashes (in the database's codec),
-    the program decodes against the server's definitions, referenced blobs exist."""
+    its parent and target exist (stored, or ``earlier`` in the same batch), the program decodes
+    against the server's definitions, referenced blobs exist."""
     commit = P.unpack_commit(packed)
     h = commit.header()
     token = service.token()
@@ -497,6 +501,11 @@ def _checked_commit(service: DatabaseService, packed: Any) -> tuple[CommitData, 
         entries = index_entries(program)
     elif commit.data():
         raise CorruptedDataError(f"a {h.commit_type()} commit carries no data")
+    for ref in (h.parent, h.target):
+        if ref != bytes(20) and (earlier is None or ref not in earlier) and service.writer.get_header(ref) is None:
+            raise CommitNotFoundError(f"Missing commit {ref.hex()} (referenced by {h.id.hex()})")
+    if earlier is not None:
+        earlier.add(h.id)
     return commit, entries
 
 
@@ -511,7 +520,8 @@ def _w_insert_commits(service: DatabaseService, args: list[Any]) -> Any:
     """Several commits in one transaction: [[inserted flags], before, after]; all or nothing."""
     if len(args) != 1 or not isinstance(args[0], list) or len(args[0]) > MAX_BATCH:
         raise ProtocolError(f"insert_commits takes one list of at most {MAX_BATCH} commits")
-    rows = [_checked_commit(service, packed) for packed in args[0]]
+    earlier: set[bytes] = set()
+    rows = [_checked_commit(service, packed, earlier) for packed in args[0]]
     return service.versioned(lambda: service.writer.insert_commits(rows))
 
 

@@ -178,6 +178,14 @@ class CommitDatabasing(ABC):
     def is_readonly(self) -> bool:
         return False
 
+    def local_generation(self) -> int:
+        """A counter this connection bumps when it takes something away (rollback, deleting
+        commits): read locally, so the facade can trust its views without asking the backend."""
+        return getattr(self, "_generation", 0)
+
+    def _bump_generation(self) -> None:
+        self._generation = getattr(self, "_generation", 0) + 1
+
     def last_write_versions(self) -> tuple[int, int] | None:
         """(data version before, data version after) this connection's last write, where the
         "before" is read inside the write's transaction; None when unknown. Lets the facade

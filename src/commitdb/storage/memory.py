@@ -125,6 +125,7 @@ class MemoryBackend(CommitDatabasing):
             self._unlink_and_remove(c)
 
     def _unlink_and_remove(self, c: CommitData) -> None:
+        self._bump_generation()
         h = c.header()
         del self._commits[h.id]
         self._link(h, -1)
@@ -180,6 +181,7 @@ class MemoryBackend(CommitDatabasing):
         if self._undo is None:
             raise StorageError("no transaction in progress")
         undo, self._undo = self._undo, None
+        self._bump_generation()
         for kind, key, old in reversed(undo):
             if kind == "commit":
                 c = self._commits.pop(key)

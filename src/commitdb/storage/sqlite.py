@@ -391,12 +391,14 @@ class SQLiteBackend(CommitDatabasing):
         return {_raw(r[0]) for r in rows if r[0] not in referenced}
 
     def remove_commit(self, commit_id: bytes) -> None:
+        self._bump_generation()
         with self._write("deleting a commit") as conn:
             conn.execute("DELETE FROM ds_commit WHERE commit_id = ?", (_hex(commit_id),))
             self._forget_index(conn, [_hex(commit_id)])
             self._note_version(conn)
 
     def remove_all_but_first(self) -> None:
+        self._bump_generation()
         with self._write("resetting the commits", "EXCLUSIVE") as conn:
             first = conn.execute("SELECT rowid FROM ds_commit ORDER BY rowid LIMIT 1").fetchone()
             if first is None:
@@ -549,6 +551,7 @@ class SQLiteBackend(CommitDatabasing):
             self._conn.execute("ROLLBACK")
         finally:
             self._own_writes += 1
+            self._bump_generation()
             self._lock.release()
 
     def in_transaction(self) -> bool:
