@@ -348,6 +348,15 @@ def _has_nan(v: Value) -> bool:
     return any(_has_nan(c) for c in children(v))
 
 
+def _members(v: Value) -> list[Value]:
+    """The members of a set or the keys of a map (else the value itself)."""
+    if isinstance(v, ValueSet):
+        return v.members()
+    if isinstance(v, ValueMap):
+        return [k for k, _ in v.entries()]
+    return [v]
+
+
 def _has(t: Type, codes: set[int]) -> bool:
     return t.code in codes or any(_has(c, codes) for c in t.children())
 
@@ -389,7 +398,11 @@ def test_dumps_loads(tv: tuple[Type, Value]) -> None:
         plain = Value.dumps(v, json=as_json)
         back = Value.loads(plain, t, REGISTRY)
         assert back.type() == t
-        assert Value.dumps(back, json=as_json) == plain or _has_nan(v)
+        # A tombstone comes back as a removed position, which can reorder set members and map
+        # keys holding it: then only the members, not their order, survive the projection.
+        assert Value.dumps(back, json=as_json) == plain or _has_nan(v) or (
+            _has_tombstone(v) and sorted(map(repr, _members(back))) == sorted(map(repr, _members(v)))
+        )
         if _has_tombstone(v):
             # the projection lists removed and disabled xarray positions together (SPEC §3.4),
             # so a tombstone comes back as a removed position: only the projection round-trips
