@@ -3,12 +3,11 @@ and a controllable clock for commit timestamps."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-
-import os
 
 import pytest
 from hypothesis import settings
