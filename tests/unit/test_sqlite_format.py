@@ -154,7 +154,7 @@ def test_a_file_written_by_another_program_opens_and_indexes_catch_up(tmp_path: 
     assert db.head_commit_ids() == {ValueCommitId(second)}
     db.close()
     # The cache tables now cover both commits; a fresh open reads the same states.
-    indexed = {r[0] for r in sqlite3.connect(path).execute("SELECT DISTINCT commit_id FROM cdb_doc_index")}
+    indexed = {r[0] for r in sqlite3.connect(path).execute("SELECT DISTINCT c.commit_id FROM cdb_touch t JOIN ds_commit c ON c.rowid = t.commit_rowid")}
     assert indexed == {first.hex(), second.hex()}
     db = CommitDatabase.open(str(path), readonly=True)
     assert repr(db.state(second).attachment_getting().get(login, key)) == "Optional({nickname='y', password='q'})"
@@ -348,3 +348,55 @@ def test_a_reader_sees_a_burst_of_another_connections_commits_on_a_document_it_r
         head = writer.commit_mutations(f"w{i}", mutable)
     assert reader.last_commit_id() == head
     assert repr(reader.state(head).attachment_getting().get(login, key)) == "Optional({nickname='w299', password=''})"
+
+
+def test_index_rows_never_attach_to_a_commit_that_reused_a_rowid(tmp_path: Path) -> None:
+    """Another program deletes the last commit and appends a different one, which SQLite gives
+    the same rowid: the old cache rows (tagged with the old id) are ignored, the new commit is
+    decoded and indexed."""
+    definitions, names = tuto()
+    login = names["TUTO_A_USER_LOGIN"]
+    path = tmp_path / "reuse.cdb"
+    db = CommitDatabase.create(str(path))
+    db.extend_definitions(definitions)
+    other = login.create_key()
+    mutable = CommitMutableState(db.initial_state())
+    mutable.attachment_mutating().set(login, other, {"nickname": "other"})
+    doomed = db.commit_mutations("doomed", mutable)
+    db.close()
+    conn = sqlite3.connect(path)
+    rowid = conn.execute("SELECT rowid FROM ds_commit WHERE commit_id = ?", (str(doomed),)).fetchone()[0]
+    conn.execute("DELETE FROM ds_commit WHERE commit_id = ?", (str(doomed),))  # no cache cleanup
+    conn.commit()
+    fresh = _insert(conn, bytes(20), _set_login_program("x", "p"), "reused", 2.0)
+    assert conn.execute("SELECT rowid FROM ds_commit WHERE commit_id = ?", (fresh.hex(),)).fetchone()[0] == rowid
+    conn.close()
+    again = CommitDatabase.open(str(path))
+    getting = again.state(fresh).attachment_getting()
+    alice = login.create_key(ValueUUId(ALICE))
+    assert repr(getting.get(login, alice)) == "Optional({nickname='x', password='p'})"
+    assert getting.get(login, other).is_nil()
+    assert [str(k) for k in getting.keys(login)] == [ALICE]
+
+
+def test_document_numbers_from_a_rolled_back_transaction_are_not_reused(tmp_path: Path) -> None:
+    definitions, names = tuto()
+    login = names["TUTO_A_USER_LOGIN"]
+    path = tmp_path / "rollback.cdb"
+    db = CommitDatabase.create(str(path))
+    db.extend_definitions(definitions)
+    backend = db.commit_databasing()
+    key = login.create_key()
+    backend.begin_transaction("Immediate")
+    mutable = CommitMutableState(db.initial_state())
+    mutable.attachment_mutating().set(login, key, {"nickname": "gone"})  # numbers the document
+    db.commit_mutations("rolled back", mutable)
+    backend.rollback()  # ... and takes the number back
+    mutable = CommitMutableState(db.initial_state())
+    mutable.attachment_mutating().set(login, key, {"nickname": "kept"})
+    kept = db.commit_mutations("kept", mutable)
+    db.close()
+    again = CommitDatabase.open(str(path))
+    assert again.engine_index().commits_touching((login.rid, key.instance_id().bytes_value(),
+                                                  names["TUTO_C_USER"].rid)) == [kept.bytes_value()]
+    assert repr(again.state(kept).attachment_getting().get(login, key)) == "Optional({nickname='kept', password=''})"

@@ -52,10 +52,14 @@ SCHEMA = (
 
 # commitdb's own caches. The reference runtime ignores them; they are rebuilt from ds_commit.
 CACHE_SCHEMA = (
-    # One row per (commit, document it touches); a commit that touches nothing has one row with
-    # empty key columns, so every indexed commit is listed.
-    "CREATE TABLE IF NOT EXISTS cdb_doc_index (commit_id TEXT, attachment BLOB, instance BLOB, concept BLOB, "
-    "has_set INTEGER, PRIMARY KEY (commit_id, attachment, instance, concept)) WITHOUT ROWID",
+    # Documents, numbered once each.
+    "CREATE TABLE IF NOT EXISTS cdb_doc (id INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, concept BLOB, "
+    "UNIQUE (attachment, instance, concept))",
+    # One row per (commit, document it touches), compact: the commit's rowid in ds_commit plus a
+    # tag (the first 4 bytes of its id, so a row never attaches to another commit that reused
+    # the rowid); doc 0 marks a commit indexed that touches nothing.
+    "CREATE TABLE IF NOT EXISTS cdb_touch (commit_rowid INTEGER, tag INTEGER, doc INTEGER, has_set INTEGER, "
+    "PRIMARY KEY (commit_rowid, doc)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS cdb_snapshot (seq INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, "
     "concept BLOB, commit_id TEXT, data BLOB)",
     "CREATE INDEX IF NOT EXISTS cdb_snapshot_doc ON cdb_snapshot(attachment, instance, concept)",
@@ -107,6 +111,7 @@ class SQLiteBackend(CommitDatabasing):
         self._readonly = readonly
         self._closed = False
         self._busy_timeout = busy_timeout
+        self._doc_ids: dict[Any, int] = {}
         self._last_write: tuple[int, int] | None = None
         # PRAGMA data_version ignores this connection's own writes; count them so that
         # data_version() changes on every write, ours included (rollbacks count too).
@@ -196,7 +201,7 @@ class SQLiteBackend(CommitDatabasing):
 
     def _ensure_cache_tables(self) -> None:
         have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
-        if {"cdb_doc_index", "cdb_snapshot"} <= have:
+        if {"cdb_doc", "cdb_touch", "cdb_snapshot"} <= have:
             return  # nothing to write: opening never waits for another writer
         with self._write("preparing the cache tables"):
             for stmt in CACHE_SCHEMA:
@@ -258,6 +263,7 @@ class SQLiteBackend(CommitDatabasing):
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as error:
+                self._doc_ids.clear()  # numbers handed out in the rolled-back transaction are gone
                 try:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
@@ -358,7 +364,7 @@ class SQLiteBackend(CommitDatabasing):
             inserted = cur.rowcount == 1
             self._note_version(conn)
             if inserted and index_entries is not None:
-                self._save_index(conn, h.id, index_entries)
+                self._save_index(conn, cur.lastrowid, h.id, index_entries)
             return inserted
 
     def insert_commits(self, rows: list[tuple[CommitData, list[tuple[Any, bool]] | None]]) -> list[bool]:
@@ -393,8 +399,8 @@ class SQLiteBackend(CommitDatabasing):
     def remove_commit(self, commit_id: bytes) -> None:
         self._bump_generation()
         with self._write("deleting a commit") as conn:
-            conn.execute("DELETE FROM ds_commit WHERE commit_id = ?", (_hex(commit_id),))
             self._forget_index(conn, [_hex(commit_id)])
+            conn.execute("DELETE FROM ds_commit WHERE commit_id = ?", (_hex(commit_id),))
             self._note_version(conn)
 
     def remove_all_but_first(self) -> None:
@@ -404,22 +410,33 @@ class SQLiteBackend(CommitDatabasing):
             if first is None:
                 return
             gone = [r[0] for r in conn.execute("SELECT commit_id FROM ds_commit WHERE rowid > ?", (first[0],))]
-            conn.execute("DELETE FROM ds_commit WHERE rowid > ?", (first[0],))
             self._forget_index(conn, gone)
+            conn.execute("DELETE FROM ds_commit WHERE rowid > ?", (first[0],))
             self._note_version(conn)
 
     # --- the document index cache -------------------------------------------------------------
-    def _save_index(self, conn: sqlite3.Connection, commit_id: bytes, entries: list[tuple[Any, bool]]) -> None:
-        hex_id = _hex(commit_id)
-        rows = [(hex_id, dk[0], dk[1], dk[2], 1 if has_set else 0) for dk, has_set in entries]
-        conn.executemany(
-            "INSERT OR IGNORE INTO cdb_doc_index (commit_id, attachment, instance, concept, has_set) "
-            "VALUES (?, ?, ?, ?, ?)", rows or [(hex_id, b"", b"", b"", 0)],
-        )
+    def _doc_id(self, conn: sqlite3.Connection, dk: Any) -> int:
+        """The number of a document in cdb_doc (created on first use; cached per connection)."""
+        found = self._doc_ids.get(dk)
+        if found is None:
+            conn.execute("INSERT OR IGNORE INTO cdb_doc (attachment, instance, concept) VALUES (?, ?, ?)", dk)
+            found = conn.execute("SELECT id FROM cdb_doc WHERE attachment = ? AND instance = ? AND concept = ?",
+                                 dk).fetchone()[0]
+            self._doc_ids[dk] = found
+        return found
+
+    def _save_index(self, conn: sqlite3.Connection, rowid: int, commit_id: bytes,
+                    entries: list[tuple[Any, bool]]) -> None:
+        tag = _tag(commit_id)
+        rows = [(rowid, tag, self._doc_id(conn, dk), 1 if has_set else 0) for dk, has_set in entries]
+        conn.executemany("INSERT OR IGNORE INTO cdb_touch (commit_rowid, tag, doc, has_set) VALUES (?, ?, ?, ?)",
+                         rows or [(rowid, tag, 0, 0)])
 
     def _forget_index(self, conn: sqlite3.Connection, hex_ids: list[str]) -> None:
+        """Drop the cache rows of commits about to be deleted (their rowids may be reused)."""
         for hex_id in hex_ids:
-            conn.execute("DELETE FROM cdb_doc_index WHERE commit_id = ?", (hex_id,))
+            conn.execute("DELETE FROM cdb_touch WHERE commit_rowid = (SELECT rowid FROM ds_commit WHERE commit_id = ?)",
+                         (hex_id,))
             conn.execute("DELETE FROM cdb_snapshot WHERE commit_id = ?", (hex_id,))
 
     def persists_index(self) -> bool:
@@ -427,8 +444,10 @@ class SQLiteBackend(CommitDatabasing):
 
     def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
         """commit id -> [(doc key, has Document_Set)] for the commits the cache covers (all of
-        them, or those of ``commit_ids``)."""
-        select = "SELECT commit_id, attachment, instance, concept, has_set FROM cdb_doc_index"
+        them, or those of ``commit_ids``). A row whose tag does not match the commit now at its
+        rowid is stale and ignored (that commit counts as not indexed)."""
+        select = ("SELECT c.commit_id, t.tag, d.attachment, d.instance, d.concept, t.has_set FROM cdb_touch t "
+                  "JOIN ds_commit c ON c.rowid = t.commit_rowid LEFT JOIN cdb_doc d ON d.id = t.doc")
         try:
             if commit_ids is None or len(commit_ids) > 2000:
                 # Most of the table is wanted (a fresh open): one scan beats many IN lookups.
@@ -441,26 +460,38 @@ class SQLiteBackend(CommitDatabasing):
                 hex_ids = [_hex(c) for c in commit_ids]
                 for start in range(0, len(hex_ids), 500):
                     chunk = hex_ids[start:start + 500]
-                    rows += self._query(f"{select} WHERE commit_id IN ({','.join('?' * len(chunk))})", chunk)
+                    rows += self._query(f"{select} WHERE c.commit_id IN ({','.join('?' * len(chunk))})", chunk)
         except StorageError:
             return {}  # a read-only file written by another program has no cache tables
         result: dict[bytes, list[tuple[Any, bool]]] = {}
-        for commit_id, att, inst, concept, has_set in rows:
-            entries = result.setdefault(_raw(commit_id), [])
-            if att:
+        stale: set[bytes] = set()
+        for commit_id, tag, att, inst, concept, has_set in rows:
+            cid = _raw(commit_id)
+            if tag != _tag(cid):
+                stale.add(cid)
+                continue
+            entries = result.setdefault(cid, [])
+            if att is not None:
                 entries.append(((att, inst, concept), bool(has_set)))
+        for cid in stale:
+            result.pop(cid, None)
         return result
 
     def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
-        """Persist index rows for commits indexed after the fact (catch-up)."""
+        """Persist index rows for commits indexed after the fact (catch-up); stale rows at the
+        same rowid (another commit's, before a deletion) are replaced."""
         if self._readonly or not batch:
             return
         with self._write("updating the document index") as conn:
             for commit_id, entries in batch:
-                if conn.execute("SELECT 1 FROM cdb_doc_index WHERE commit_id = ? LIMIT 1",
-                                (_hex(commit_id),)).fetchone():
+                row = conn.execute("SELECT rowid FROM ds_commit WHERE commit_id = ?", (_hex(commit_id),)).fetchone()
+                if row is None:
                     continue
-                self._save_index(conn, commit_id, entries)
+                present = conn.execute("SELECT tag FROM cdb_touch WHERE commit_rowid = ? LIMIT 1", (row[0],)).fetchone()
+                if present is not None and present[0] == _tag(commit_id):
+                    continue
+                conn.execute("DELETE FROM cdb_touch WHERE commit_rowid = ?", (row[0],))
+                self._save_index(conn, row[0], commit_id, entries)
 
     # --- document snapshots ------------------------------------------------------------------
     def persists_snapshots(self) -> bool:
@@ -547,6 +578,7 @@ class SQLiteBackend(CommitDatabasing):
     def rollback(self) -> None:
         if not self._conn.in_transaction:
             raise StorageError("no transaction in progress")
+        self._doc_ids.clear()
         try:
             self._conn.execute("ROLLBACK")
         finally:
@@ -562,6 +594,11 @@ class SQLiteBackend(CommitDatabasing):
             if not self._closed:
                 self._closed = True
                 self._safe_close()
+
+
+def _tag(commit_id: bytes) -> int:
+    """The first four bytes of a commit id, as the index rows' check of which commit they are."""
+    return int.from_bytes(commit_id[:4], "big")
 
 
 def _headers(rows: list[tuple[Any, ...]]) -> list[CommitHeader]:
