@@ -11,26 +11,23 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from commitdb.blobs import BlobInfo, BlobLayout, BlobStatistics, BlobStream, as_layout, blob_id_bytes
-from commitdb.codec import decode_typed_value, encode_typed_value
 from commitdb.engine.dag import Dag
-from commitdb.engine.index import DocIndex
 from commitdb.engine.mutable import CommitMutableState
 from commitdb.engine.program import (
+    DOCUMENT_SET,
     CommitProgram,
     collect_blob_ids,
     decode_program,
     encode_program,
     index_entries,
 )
-from commitdb.engine.snapshots import Snapshot, SnapshotCache
-from commitdb.engine.state import CommitState, build_merge_state, build_state
+from commitdb.engine.reading import ReadPlan
+from commitdb.engine.state import CommitState
 from commitdb.errors import (
     BlobNotFoundError,
-    CommitDBError,
     CommitNotFoundError,
     CorruptedDataError,
     DatabaseClosedError,
@@ -40,6 +37,7 @@ from commitdb.errors import (
     UnknownAttachmentError,
     ValidationError,
 )
+from commitdb.read_views import ReadViews
 from commitdb.storage.base import (
     DISABLE,
     ENABLE,
@@ -54,11 +52,8 @@ from commitdb.storage.base import (
     compute_commit_id,
     is_token_codec,
 )
+from commitdb.storage.lanes import Positions
 from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId, ValueUUId
-
-_PROGRAM_CACHE_SIZE = 8192
-INDEX_PAGE = 20_000  # commit ids per load_index call
-SNAPSHOT_EVERY = 64  # persist a document every this many commits touching it
 
 
 def now_ms() -> float:
@@ -113,21 +108,15 @@ class CommitDatabase:
             raise ValidationError(f"CommitDatabase needs a CommitDatabasing backend, got {commit_databasing!r}")
         self._backend = commit_databasing
         self._lock = threading.RLock()
-        self._dag = Dag()
-        self._index = DocIndex()
-        self._programs: OrderedDict[bytes, CommitProgram] = OrderedDict()
-        self._snapshots = SnapshotCache()
-        self._snapshots_loaded: set[Any] = set()
         self._defs: Any = None
         self._defs_bytes: bytes | None = None
         self._seen_version: int | None = None
-        self._marker = 0
         self._seen_generation = -1
-        # Commits whose stored id does not re-hash: commit id -> the error message. They stay in
-        # the DAG (so the database opens) but reading them, or a state built on them, raises.
-        self._corrupted: dict[bytes, str] = {}
         self._closed = False
         self._token = is_token_codec(commit_databasing.codec_name())
+        # Reads go through the views; commits whose stored id does not re-hash are remembered
+        # there (views.corrupted): the database opens, but reading them or a state over them raises.
+        self._views = ReadViews(commit_databasing, lambda: self._defs, self._token)
         self._refresh()
 
     # --- construction ------------------------------------------------------------------------
@@ -197,61 +186,18 @@ class CommitDatabase:
             if data != self._defs_bytes:
                 self._defs = self._backend.definitions()
                 self._defs_bytes = data
-            fresh, marker = self._backend.headers_since(self._marker)
-            fresh = [h for h in fresh if h.id not in self._dag]
-            if len(self._dag) + len(fresh) != self._backend.commit_count():
-                # Commits disappeared (delete/reset elsewhere): rebuild every view.
-                self._reset_views()
-                fresh, marker = self._backend.headers_since(0)
-            self._marker = marker
-            for h in fresh:
-                self._dag.add(h)
-                if h.type_code != MUTATIONS:
-                    # A toggle or merge has no data: its header alone must re-hash.
-                    self._check_id(h, b"")
-            self._index_headers(fresh)
+            if generation != self._seen_generation and self._seen_generation != -1:
+                self._views.reset()  # this connection rolled back or deleted: placements may differ
+            self._views.catch_up()
             # Only now: a refresh that failed half-way must be tried again by the next call.
             self._seen_version = version
             self._seen_generation = generation
 
-    def _index_headers(self, headers: list[CommitHeader]) -> None:
-        """Index new commits: from the backend's persisted index when it has them, else by
-        decoding their programs (and persisting the result)."""
-        mutations = [h.id for h in headers if h.type_code == MUTATIONS]
-        if not mutations:
-            return
-        persisted: dict[bytes, list[tuple[Any, bool]]] = {}
-        if self._backend.persists_index():
-            # In pieces: a remote backend answers each piece in one bounded message.
-            for start in range(0, len(mutations), INDEX_PAGE):
-                persisted.update(self._backend.load_index(mutations[start:start + INDEX_PAGE]))
-        computed: list[tuple[bytes, list[tuple[Any, bool]]]] = []
-        for cid in mutations:
-            entries = persisted.get(cid)
-            if entries is None:
-                try:
-                    program = self.engine_program(cid)
-                except CorruptedDataError:
-                    continue  # remembered in _corrupted: states built on it raise
-                entries = index_entries(program)
-                computed.append((cid, entries))
-            self._index.add_entries(cid, entries)
-        if computed and not self._backend.is_readonly():
-            self._backend.save_index(computed)
-
     def invalidate_views(self) -> None:
         """Forget the derived views; the next call re-reads them from the backend."""
         with self._lock:
-            self._reset_views()
+            self._views.reset()
             self._seen_version = None
-
-    def _reset_views(self) -> None:
-        self._dag, self._index = Dag(), DocIndex()
-        self._programs.clear()
-        self._snapshots.clear()
-        self._snapshots_loaded.clear()
-        self._corrupted.clear()
-        self._marker = 0
 
     def _note_own_write(self) -> None:
         """After our own write: the views already hold it. If nobody else wrote since the views
@@ -262,52 +208,15 @@ class CommitDatabase:
 
     # --- engine source (see engine.state.CommitSource) -------------------------------------------
     def engine_dag(self) -> Dag:
+        """The whole-history DAG (loaded on first use: whole-history calls only)."""
         self._refresh()
-        return self._dag
+        return self._views.full_dag()
 
-    def engine_snapshots(self) -> SnapshotCache:
-        return self._snapshots
+    def engine_reader(self) -> ReadViews:
+        return self._views
 
-    def engine_dag_view(self) -> Dag:
-        return self._dag
-
-    def engine_prefetch(self, commit_ids: list[bytes]) -> None:
-        """Decode the programs of ``commit_ids`` not cached yet, reading them in batches."""
-        missing = [c for c in dict.fromkeys(commit_ids) if c not in self._programs and c not in self._corrupted]
-        for start in range(0, len(missing), 500):
-            for data in self._backend.get_commits(missing[start:start + 500]):
-                cid = data.header().id
-                try:
-                    self._verify(data)
-                    program = decode_program(data.data(), self._defs, self._token) \
-                        if data.header().type_code == MUTATIONS else CommitProgram()
-                except CommitDBError:
-                    continue  # left for engine_program, which reports it
-                with self._lock:
-                    self._programs[cid] = program
-        with self._lock:
-            while len(self._programs) > _PROGRAM_CACHE_SIZE:
-                self._programs.popitem(last=False)
-
-    def engine_snapshots_for(self, dk: Any) -> list[tuple[bytes, Snapshot]]:
-        """The snapshots of one document, newest first, including those the backend kept
-        from earlier sessions (loaded once per document)."""
-        if (dk not in self._snapshots_loaded and self._backend.persists_snapshots()
-                and len(self._index.commits_touching(dk)) >= SNAPSHOT_EVERY):
-            # (fewer touching commits than SNAPSHOT_EVERY: nothing can have been persisted)
-            self._snapshots_loaded.add(dk)
-            for cid, data in reversed(self._backend.load_snapshots(dk)):
-                if cid not in self._dag or self._snapshots.get(cid, dk) is not None:
-                    continue
-                try:
-                    doc = decode_typed_value(data, self._defs)
-                except CommitDBError:
-                    continue  # a damaged cache row is only a cache miss
-                self._snapshots.put(cid, dk, Snapshot(doc, self._dag.linearize(cid), self._dag.disabled(cid)))
-        return self._snapshots.for_document(dk)
-
-    def engine_index(self) -> DocIndex:
-        return self._index
+    def engine_plan(self, commit_id: bytes, merged: bytes | None) -> tuple[ReadPlan, Any]:
+        return self._views.plan(commit_id, merged)
 
     def engine_definitions(self) -> Any:
         return self._defs
@@ -317,46 +226,7 @@ class CommitDatabase:
 
     def engine_program(self, commit_id: bytes) -> CommitProgram:
         """The decoded program of a commit (cached; the stored id is re-verified on load)."""
-        program = self._programs.get(commit_id)
-        if program is not None:
-            return program
-        data = self._backend.get_commit(commit_id)
-        if data is None:
-            raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
-        self._verify(data)
-        try:
-            program = decode_program(data.data(), self._defs, self._token) if data.header().type_code == MUTATIONS \
-                else CommitProgram()
-        except CorruptedDataError as error:
-            # Bytes that hash right but do not decode: the states built on it raise too.
-            self._corrupted[commit_id] = f"corrupted commit data in {commit_id.hex()}: {error}"
-            raise
-        with self._lock:
-            self._programs[commit_id] = program
-            if len(self._programs) > _PROGRAM_CACHE_SIZE:
-                self._programs.popitem(last=False)
-        return program
-
-    def _verify(self, data: CommitData) -> None:
-        """CorruptedDataError unless the stored id re-hashes from the header and data."""
-        self._check_id(data.header(), data.data())
-        message = self._corrupted.get(data.header().id)
-        if message is not None:
-            raise CorruptedDataError(message)
-
-    def _check_id(self, header: CommitHeader, data: bytes) -> None:
-        """Remember ``header`` as corrupted when its id does not re-hash (SPEC §5)."""
-        computed = compute_commit_id(header.parent, header.type_code, header.target, data, self._token)
-        if computed != header.id:
-            self._corrupted[header.id] = (
-                f"corrupted commit data, expected {header.id.hex()}, got {computed.hex()}"
-            )
-
-    def _check_not_corrupted(self, commit_ids: Any) -> None:
-        """CorruptedDataError when a corrupted commit is among ``commit_ids`` (a linearisation)."""
-        for cid, message in self._corrupted.items():
-            if cid in commit_ids:
-                raise CorruptedDataError(message)
+        return self._views.program(commit_id)
 
     # --- metadata ------------------------------------------------------------------------------
     def commit_databasing(self) -> CommitDatabasing:
@@ -430,10 +300,7 @@ class CommitDatabase:
             entries = index_entries(program) if program is not None else None
             inserted = self._backend.insert_commit(CommitData(header, data), entries)
             if inserted:
-                self._dag.add(header)
-                if program is not None and header.type_code == MUTATIONS:
-                    self._programs[header.id] = program
-                    self._index.add_entries(header.id, entries)  # type: ignore[arg-type]
+                self._views.note_stored(header, program, entries)
                 self._note_own_write()
             return ValueCommitId(header.id)
 
@@ -441,11 +308,11 @@ class CommitDatabase:
         """The raw id of a commit the database holds (CommitNotFoundError otherwise). A commit
         already in the views needs no catch-up: its ancestry cannot change."""
         cid = as_id(commit_id)
-        if cid != ZERO_ID and cid in self._dag and not self._closed \
-                and self._backend.local_generation() == self._seen_generation:
+        if cid != ZERO_ID and not self._closed and self._backend.local_generation() == self._seen_generation \
+                and self._views.placement(cid) is not None:
             return cid
         self._refresh()
-        if cid == ZERO_ID or cid not in self._dag:
+        if cid == ZERO_ID or self._views.placement(cid) is None:
             raise CommitNotFoundError(f"Missing commit {cid.hex()}")
         return cid
 
@@ -463,19 +330,17 @@ class CommitDatabase:
         cid = compute_commit_id(parent, MUTATIONS, ZERO_ID, data, self._token)
         program = CommitProgram(ops)
         commit_id = self._store(CommitHeader(cid, parent, MUTATIONS, ZERO_ID, now_ms(), str(label)), data, program)
-        if mutable_state.is_on_commit():
+        placed = self._views.placement(cid) if mutable_state.is_on_commit() else None
+        if placed is not None:
             # The working copy is exactly the state at the new commit for the documents it
-            # touched: keep them as replay starting points for the next reads, and every
-            # SNAPSHOT_EVERY-th version of a document in the backend for later sessions.
-            lin, disabled = self._dag.linearize(cid), self._dag.disabled(cid)
-            persist = []
+            # touched: keep them as replay starting points for the next reads (persisted once
+            # enough commits were replayed on a document since its last persisted snapshot).
+            state = mutable_state.state()
             for dk in program.doc_keys():
                 doc = mutable_state.working_document(dk)
-                self._snapshots.put(cid, dk, Snapshot(None if doc is None else doc.copy(), lin, disabled))
-                if doc is not None and len(self._index.commits_touching(dk)) % SNAPSHOT_EVERY == 0:
-                    persist.append((dk, cid, encode_typed_value(doc)))
-            if persist and self._backend.persists_snapshots() and not self._backend.is_readonly():
-                self._backend.save_snapshots(persist)
+                sets = any(op.code == DOCUMENT_SET for op in program.doc_opcodes(dk))
+                distance = 1 if sets else state.distance(dk) + 1
+                self._views.keep_snapshot(dk, placed[0], placed[1], cid, None if doc is None else doc.copy(), distance)
         return commit_id
 
     def _check_foreign_program(self, ops: list[Any], foreign_definitions: Any) -> None:
@@ -516,25 +381,19 @@ class CommitDatabase:
         """Remove a head (a demo tool). NotAHeadError for any other commit."""
         cid = as_id(commit_id)
         with self._lock:
-            self._refresh()
-            if cid not in self._dag.heads:
+            if cid not in self._head_ids():
                 raise NotAHeadError(f"{cid.hex()} is not a head")
             self._backend.remove_commit(cid)
-            self._dag.remove(cid)
-            self._index.remove(cid)
-            self._programs.pop(cid, None)
-            self._snapshots.clear()
-            self._snapshots_loaded.clear()
-            self._corrupted.pop(cid, None)
-            # A backend may reuse the position of the removed commit (SQLite reuses the largest
-            # rowid): restart the catch-up marker, which only costs one re-listing of headers.
-            self._marker = 0
+            # Placements, heads and cached snapshots may have changed; a backend may also reuse
+            # the removed commit's position (SQLite reuses the largest rowid).
+            self._views.note_removed()
             self._note_own_write()
 
     def reset_commits(self) -> None:
         """Keep only the first commit (creation order) — a demo trick that breaks append-only."""
         with self._lock:
             self._backend.remove_all_but_first()
+            self._views.reset()
             self._seen_version = None
             self._refresh()
 
@@ -563,7 +422,7 @@ class CommitDatabase:
                     if computed != h.id:
                         raise CorruptedDataError(f"corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
                     for ref in (h.parent, h.target):
-                        if ref != ZERO_ID and ref not in self._dag and ref not in known:
+                        if ref != ZERO_ID and ref not in known and self._views.placement(ref) is None:
                             raise CommitNotFoundError(f"Missing commit {ref.hex()} (referenced by {h.id.hex()})")
                     program, entries = None, None
                     if h.type_code == MUTATIONS:
@@ -588,13 +447,7 @@ class CommitDatabase:
                     backend.rollback()
                 raise
             for h, program, entries in added:
-                self._dag.add(h)
-                if program is not None:
-                    self._programs[h.id] = program
-                    self._index.add_entries(h.id, entries)
-            # A large import must not keep every decoded program: the cache stays bounded.
-            while len(self._programs) > _PROGRAM_CACHE_SIZE:
-                self._programs.popitem(last=False)
+                self._views.note_stored(h, program, entries)
             self._note_own_write()
             return len(added)
 
@@ -609,43 +462,65 @@ class CommitDatabase:
 
     # --- reading the DAG -----------------------------------------------------------------------
     def commit_ids(self) -> set[ValueCommitId]:
-        self._refresh()
-        return {ValueCommitId(c) for c in self._dag.headers}
+        return {ValueCommitId(c) for c in self.engine_dag().headers}
 
     def commit_exists(self, commit_id: Any) -> bool:
         self._refresh()
-        return as_id(commit_id) in self._dag
+        cid = as_id(commit_id)
+        return self._views.placement(cid) is not None or self._views.header(cid) is not None
+
+    def _head_ids(self) -> list[bytes]:
+        self._refresh()
+        try:
+            return self._views.read_index().head_ids()
+        except LookupError:
+            # Another program deleted a head: the read structures are rebuilt.
+            self._views.read_index().wipe()  # type: ignore[attr-defined]
+            self._seen_version = None
+            self._refresh()
+            return self._views.read_index().head_ids()
 
     def head_commit_ids(self) -> set[ValueCommitId]:
-        self._refresh()
-        return {ValueCommitId(h) for h in self._dag.heads}
+        return {ValueCommitId(h) for h in self._head_ids()}
 
     def first_commit_id(self) -> ValueCommitId | None:
         self._refresh()
-        for cid in self._dag.headers:
+        index = self._views.read_index()
+        if hasattr(index, "first_commit_id"):
+            found = index.first_commit_id()
+            return None if found is None else ValueCommitId(found)
+        for cid in self.engine_dag().headers:
             return ValueCommitId(cid)
         return None
 
     def last_commit_id(self) -> ValueCommitId | None:
         """The latest timestamp; on a tie, the one stored last."""
         self._refresh()
+        index = self._views.read_index()
+        if hasattr(index, "last_commit_id"):
+            found = index.last_commit_id()
+            return None if found is None else ValueCommitId(found)
         best: CommitHeader | None = None
-        for h in self._dag.headers.values():
+        for h in self.engine_dag().headers.values():
             if best is None or h.ts >= best.ts:
                 best = h
         return None if best is None else ValueCommitId(best.id)
 
     def children_commit_ids(self, commit_id: Any) -> set[ValueCommitId]:
-        self._refresh()
-        return {ValueCommitId(c) for c in self._dag.children.get(as_id(commit_id), [])}
+        return {ValueCommitId(c) for c in self.engine_dag().children.get(as_id(commit_id), [])}
 
     def nephew_commit_ids(self, commit_id: Any) -> set[ValueCommitId]:
-        self._refresh()
-        return {ValueCommitId(c) for c in self._dag.nephews.get(as_id(commit_id), [])}
+        return {ValueCommitId(c) for c in self.engine_dag().nephews.get(as_id(commit_id), [])}
 
     def is_ancestor(self, ancestor_id: Any, descendant_id: Any) -> bool:
+        """Reachable from the descendant through parents and merge targets (reflexive): the
+        ancestor is in the descendant's linearisation."""
         self._refresh()
-        return self._dag.is_ancestor(as_id(ancestor_id), as_id(descendant_id))
+        a, d = as_id(ancestor_id), as_id(descendant_id)
+        pa, pd = self._views.placement(a), self._views.placement(d)
+        if pa is None or pd is None:
+            return False
+        return Positions(self._views.lin_of(*pd)).position(*pa) is not None
 
     def is_mergeable(self, a: Any, b: Any) -> bool:
         a_id, b_id = as_id(a), as_id(b)
@@ -653,12 +528,14 @@ class CommitDatabase:
 
     def commit_header(self, commit_id: Any) -> CommitHeader:
         cid = self._require(commit_id)
-        return self._dag.headers[cid]
+        header = self._views.header(cid)
+        if header is None:
+            raise CommitNotFoundError(f"Missing commit {cid.hex()}")
+        return header
 
     def commit(self, commit_id: Any) -> Commit:
-        cid = self._require(commit_id)
-        header = self._dag.headers[cid]
-        program = self.engine_program(cid)
+        header = self.commit_header(commit_id)
+        program = self.engine_program(header.id)
         return Commit(header, program if header.type_code == MUTATIONS else None)
 
     # --- states (the older API generation; see CommitStateBuilder) -----------------------------
@@ -667,22 +544,15 @@ class CommitDatabase:
         if cid == ZERO_ID:
             return self.initial_state()
         self._require(cid)
-        # What build_state does, minus its second catch-up (_require just did one): one round
-        # trip less per state on a remote database.
-        state = CommitState(self, cid, self._dag.linearize(cid), self._dag.disabled(cid))
-        if self._corrupted:
-            self._check_not_corrupted(self._dag.linearize(cid))
-        return state
+        self._views.verify(cid)
+        return CommitState(self, cid)
 
     def initial_state(self) -> CommitState:
         self._refresh()
-        return build_state(self, ZERO_ID)
+        return CommitState(self, ZERO_ID)
 
     def merge_state(self, ours: Any, theirs: Any) -> CommitState:
-        state = build_merge_state(self, self._require(ours), self._require(theirs))
-        if self._corrupted:
-            self._check_not_corrupted(state.linearization())
-        return state
+        return CommitState(self, self._require(ours), self._require(theirs))
 
     def reduce_heads(self, anchor: Any = None) -> ValueCommitId | None:
         from commitdb.engine.helpers import CommitDatabaseHelper

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import commitdb.database as database_module
 import commitdb.net.client as client_module
+import commitdb.read_views as read_views_module
 from commitdb import CommitDatabase, CommitMutableState
 from commitdb.dsm import DSMBuilder
 from commitdb.net.background import BackgroundServer
@@ -35,7 +35,7 @@ def test_headers_and_index_arrive_in_pages(tmp_path: Path, monkeypatch: pytest.M
     db.close()
 
     monkeypatch.setattr(client_module, "HEADER_PAGE", 10)
-    monkeypatch.setattr(database_module, "INDEX_PAGE", 7)
+    monkeypatch.setattr(read_views_module, "INDEX_PAGE", 7)
     calls: list[tuple[str, tuple]] = []
     original = client_module.RemoteBackend.call
 

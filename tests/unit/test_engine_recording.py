@@ -276,7 +276,7 @@ def test_programs_cannot_be_altered_through_their_values(setup: SimpleNamespace)
     c = m.db.commit_mutations("c", setup.mutable)
     program = m.db.commit(c).program()
     program.all_opcodes()[0].value().a = 99
-    m.db.engine_snapshots().clear()  # force a replay from the cached program
+    m.db.engine_reader().forget_snapshots()  # force a replay from the cached program
     doc = m.db.state(c).attachment_getting().get(m.P, setup.key).unwrap(encoded=False)
     assert repr(doc.inner) == "{a=1, b=''}"
     assert repr(m.db.commit(c).program().all_opcodes()[0].value()) == "{a=1, b=''}"

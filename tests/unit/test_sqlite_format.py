@@ -397,6 +397,8 @@ def test_document_numbers_from_a_rolled_back_transaction_are_not_reused(tmp_path
     kept = db.commit_mutations("kept", mutable)
     db.close()
     again = CommitDatabase.open(str(path))
-    assert again.engine_index().commits_touching((login.rid, key.instance_id().bytes_value(),
-                                                  names["TUTO_C_USER"].rid)) == [kept.bytes_value()]
+    views = again.engine_reader()
+    dk = (login.rid, key.instance_id().bytes_value(), names["TUTO_C_USER"].rid)
+    ranges = views.lin_of(*views.placement(kept.bytes_value()))
+    assert [t[2] for t in views.read_index().touches(dk, ranges)] == [kept.bytes_value()]
     assert repr(again.state(kept).attachment_getting().get(login, key)) == "Optional({nickname='kept', password=''})"

@@ -1,9 +1,10 @@
 """States: the documents as seen at one commit, rebuilt (never stored) from the DAG.
 
 A state replays, in linearisation order, the programs of the enabled commits among the
-commit's ancestors (SPEC §6.3). Documents are rebuilt one at a time on demand: only the commits
-that touch a document are replayed, from the last enabled Document_Set on. A CommitState is
-immutable once built and caches its documents, so it can be shared between threads.
+commit's ancestors (SPEC §6.3). Documents are rebuilt one at a time on demand, from the read
+structures (``engine.reading``): only the commits that touch a document are replayed, from the
+best snapshot or the last enabled Document_Set on. A CommitState is immutable once built and
+caches its documents, so it can be shared between threads.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import threading
 from typing import Any, Protocol
 
 from commitdb.engine.dag import Dag, Linearization
-from commitdb.engine.index import DocIndex
-from commitdb.engine.program import DOCUMENT_SET, CommitProgram, DocKey
-from commitdb.engine.replay import apply_opcode, is_valid_set
-from commitdb.engine.snapshots import Snapshot, SnapshotCache
+from commitdb.engine.program import CommitProgram, DocKey
+from commitdb.engine.reading import DocumentReader, ReadPlan, rebuild
 from commitdb.errors import KeyTypeError, UnknownAttachmentError
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitHeader
 from commitdb.values import containers as C
@@ -27,9 +26,9 @@ from commitdb.values.value import Value
 class CommitSource(Protocol):
     """What the engine reads from a database (implemented by the CommitDatabase facade)."""
 
-    def engine_dag(self) -> Dag: ...
-
-    def engine_index(self) -> DocIndex: ...
+    def engine_dag(self) -> Dag:
+        """Every header, caught up (loads the whole history: for whole-history calls only)."""
+        ...
 
     def engine_program(self, commit_id: bytes) -> CommitProgram: ...
 
@@ -37,17 +36,12 @@ class CommitSource(Protocol):
 
     def engine_has_blob(self, blob_id: bytes) -> bool: ...
 
-    def engine_snapshots(self) -> SnapshotCache: ...
-
-    def engine_dag_view(self) -> Dag:
-        """The DAG as last refreshed (no catch-up: for work within one state's lifetime)."""
+    def engine_plan(self, commit_id: bytes, merged: bytes | None) -> tuple[ReadPlan, tuple[int, int, bytes] | None]:
+        """The read plan of the state at ``commit_id`` (or of the virtual merge of ``commit_id``
+        and ``merged``) and the placement where its documents may be kept as snapshots."""
         ...
 
-    def engine_prefetch(self, commit_ids: list[bytes]) -> None:
-        """Load and decode the programs of ``commit_ids`` in bulk (a hint; may do nothing)."""
-        ...
-
-    def engine_snapshots_for(self, dk: DocKey) -> list[tuple[bytes, Snapshot]]: ...
+    def engine_reader(self) -> DocumentReader: ...
 
 
 def check_attachment(definitions: Any, attachment: Any) -> None:
@@ -119,21 +113,27 @@ class AttachmentGetting:
 class CommitState:
     """The documents at one commit (or at a virtual merge, whose commit id is zero)."""
 
-    def __init__(self, source: CommitSource, commit_id: bytes, lin: Linearization | None,
-                 disabled: frozenset[bytes] = frozenset()) -> None:
+    def __init__(self, source: CommitSource, commit_id: bytes, merged: bytes | None = None) -> None:
         self._source = source
         self._commit_id = commit_id
-        self._lin = lin
-        self._disabled = disabled
+        self._merge_pair = (commit_id, merged) if merged is not None else None
+        self._plan: ReadPlan | None = None
+        self._at: tuple[int, int, bytes] | None = None
         self._docs: dict[DocKey, Value | None] = {}
+        self._distances: dict[DocKey, int] = {}
         self._lock = threading.Lock()
 
     # --- identity --------------------------------------------------------------------------
     def commit_id(self) -> ValueCommitId:
-        return ValueCommitId(self._commit_id)
+        return ValueCommitId(ZERO_ID if self._merge_pair is not None else self._commit_id)
 
     def raw_commit_id(self) -> bytes:
-        return self._commit_id
+        return ZERO_ID if self._merge_pair is not None else self._commit_id
+
+    def is_on_commit(self) -> bool:
+        """Whether this state is the state at a stored commit or the initial state (not a
+        virtual merge)."""
+        return self._merge_pair is None
 
     def source(self) -> CommitSource:
         return self._source
@@ -144,34 +144,51 @@ class CommitState:
     def attachment_getting(self) -> AttachmentGetting:
         return AttachmentGetting(self)
 
+    def _full_lin(self) -> tuple[Linearization | None, Any]:
+        """The whole linearisation and the disabled commits, from the full DAG view."""
+        if self._merge_pair is not None:
+            dag = self._source.engine_dag()
+            lin = dag.merge_linearization(*self._merge_pair)
+            return lin, {c for c, flag in dag.enabled_map(lin).items() if not flag}
+        if self._commit_id == ZERO_ID:
+            return None, frozenset()
+        dag = self._source.engine_dag()
+        return dag.linearize(self._commit_id), dag.disabled(self._commit_id)
+
     def linearization(self) -> list[bytes]:
-        return [] if self._lin is None else self._lin.ids()
+        lin, _ = self._full_lin()
+        return [] if lin is None else lin.ids()
 
     def enabled_by_commit_id(self) -> dict[ValueCommitId, bool]:
         """Every commit of the linearisation with its flag, plus the toggle targets outside it
         that the walk of SPEC §6.3 decided (the ``decided`` map itself)."""
-        if self._lin is None:
+        lin, _ = self._full_lin()
+        if lin is None:
             return {}
-        decided = self._source.engine_dag_view().enabled_map(self._lin)
-        flags = {ValueCommitId(x): decided.get(x, True) for x in self._lin}  # in linearisation order
+        decided = self._source.engine_dag().enabled_map(lin)
+        flags = {ValueCommitId(x): decided.get(x, True) for x in lin}  # in linearisation order
         for x, flag in decided.items():
             flags.setdefault(ValueCommitId(x), flag)
         return flags
 
     def eval_actions(self) -> list[EvalAction]:
         """The linearisation, newest first."""
-        if self._lin is None:
+        lin, disabled = self._full_lin()
+        if lin is None:
             return []
         dag = self._source.engine_dag()
-        disabled = self._disabled
-        return [EvalAction(self._source, dag.headers[x], x not in disabled) for x in self._lin.reversed_ids()]
+        return [EvalAction(self._source, dag.headers[x], x not in disabled) for x in lin.reversed_ids()]
+
+    def _read_plan(self) -> ReadPlan | None:
+        if self._plan is None and self._commit_id != ZERO_ID:
+            merged = self._merge_pair[1] if self._merge_pair is not None else None
+            self._plan, self._at = self._source.engine_plan(self._commit_id, merged)
+        return self._plan
 
     def cache_preload(self) -> None:
         """Build every document now (later reads are then plain lookups)."""
-        index = self._source.engine_index()
-        for att_docs in list(index.docs_by_attachment.values()):
-            for dk in list(att_docs):
-                self.document_by_key(dk)
+        for dk in self._source.engine_reader().read_index().doc_keys(None):
+            self.document_by_key(dk)
 
     # --- documents -------------------------------------------------------------------------
     def document(self, attachment: Any, key: Any) -> Value | None:
@@ -184,115 +201,32 @@ class CommitState:
             return self._docs[dk]
         except KeyError:
             pass
-        doc = self._rebuild(dk)
+        plan = self._read_plan()
+        if plan is None:
+            doc, distance = None, 0
+        else:
+            doc, distance = rebuild(self._source.engine_reader(), plan, dk, self._at)
         with self._lock:
             self._docs.setdefault(dk, doc)
+            self._distances.setdefault(dk, distance)
         return doc
 
-    def _rebuild(self, dk: DocKey) -> Value | None:
-        lin = self._lin
-        if lin is None:
-            return None
-        index = self._source.engine_index()
-        touching = index.commits_touching(dk)
-        if not touching:
-            return None
-        disabled = self._disabled
-        # The best starting point: the latest snapshot of this document that this state agrees
-        # with. Then only the commits after it are replayed, found by scanning whichever is
-        # shorter: the linearisation after the snapshot, or the commits touching the document.
-        best: Snapshot | None = None
-        best_pos = -1
-        for cid, snap in self._source.engine_snapshots_for(dk):
-            p = lin.position(cid)
-            if p is not None and p > best_pos and snap.usable_for(lin, disabled):
-                best, best_pos = snap, p
-        if best is not None:
-            if len(lin) - best_pos - 1 <= len(touching):
-                touched = index.touching_set(dk)
-                sequence = [x for x in lin.slice(best_pos + 1) if x in touched]
-            else:
-                sequence = _in_order(lin, touching, after=best_pos)
-            doc = None if best.doc is None else best.doc.copy()
-            if not sequence:
-                return doc
-            return self._replay(dk, doc, sequence, from_set=False)
-        relevant = _in_order(lin, touching, after=-1)
-        if not relevant:
-            return None
-        start = 0
-        document_type = self._document_type(dk)
-        for i in range(len(relevant) - 1, -1, -1):  # the last enabled Document_Set supersedes the rest
-            cid = relevant[i]
-            if cid not in disabled and index.has_document_set(cid, dk) and any(
-                op.code == DOCUMENT_SET and is_valid_set(op, document_type)
-                for op in self._source.engine_program(cid).doc_opcodes(dk)
-            ):
-                start = i
-                break
-        return self._replay(dk, None, relevant[start:], from_set=True)
-
-    def _document_type(self, dk: DocKey) -> Any:
-        """The document type of the attachment of ``dk`` (None when not registered)."""
-        attachment = self._source.engine_definitions().attachment_by_rid(dk[0])
-        return None if attachment is None else attachment.document_type()
-
-    def _replay(self, dk: DocKey, doc: Value | None, sequence: list[bytes], from_set: bool) -> Value | None:
-        """Apply the opcodes on ``dk`` of ``sequence`` (in order) to ``doc``; remember the result
-        as a snapshot at the last commit. With ``from_set``, the first commit starts at its last
-        Document_Set on the document."""
-        source, disabled = self._source, self._disabled
-        document_type = self._document_type(dk)
-        for i, cid in enumerate(sequence):
-            flag = cid not in disabled
-            ops = source.engine_program(cid).doc_opcodes(dk)
-            if i == 0 and from_set and flag:
-                last_set = max((j for j, op in enumerate(ops)
-                                if op.code == DOCUMENT_SET and is_valid_set(op, document_type)), default=0)
-                ops = ops[last_set:]
-            for op in ops:
-                doc = apply_opcode(doc, op, flag, document_type)
-        self._remember(sequence[-1], dk, doc)
-        return doc
-
-    def _remember(self, commit_id: bytes, dk: DocKey, doc: Value | None) -> None:
-        """Keep ``doc`` as a snapshot at ``commit_id`` when that commit's own view agrees."""
-        dag = self._source.engine_dag_view()
-        snap = Snapshot(doc, dag.linearize(commit_id), dag.disabled(commit_id))
-        if self._lin is not None and snap.usable_for(self._lin, self._disabled):
-            self._source.engine_snapshots().put(commit_id, dk, snap)
+    def distance(self, dk: DocKey) -> int:
+        """Commits replayed on ``dk`` since its last persisted snapshot (after a read of it)."""
+        return self._distances.get(dk, 0)
 
     def keys(self, attachment: Any) -> C.ValueSet:
         check_attachment(self.definitions(), attachment)
         result = C.ValueSet(TypeSet(attachment.key_type()))
-        index = self._source.engine_index()
-        doc_keys = index.doc_keys(attachment.rid)
-        # Reading every document: fetch the programs of short histories in bulk first.
-        self._source.engine_prefetch([
-            c for dk in doc_keys if dk not in self._docs and len(index.commits_touching(dk)) <= PREFETCH_HISTORY
-            for c in index.commits_touching(dk)
-        ])
-        for dk in doc_keys:
+        if self._commit_id == ZERO_ID:
+            return result
+        for dk in self._source.engine_reader().read_index().doc_keys(attachment.rid):
             if self.document_by_key(dk) is not None:
                 result.add_value(key_value(self.definitions(), attachment, dk))
         return result
 
     def __repr__(self) -> str:
-        return f"CommitState({self._commit_id.hex()})"
-
-
-PREFETCH_HISTORY = 4  # keys() prefetches the programs of documents touched by at most this many commits
-
-
-def _in_order(lin: Linearization, commit_ids: list[bytes], after: int) -> list[bytes]:
-    """The commits of ``commit_ids`` that ``lin`` holds after position ``after``, in its order."""
-    found = []
-    for c in commit_ids:
-        p = lin.position(c)
-        if p is not None and p > after:
-            found.append((p, c))
-    found.sort()
-    return [c for _, c in found]
+        return f"CommitState({self.raw_commit_id().hex()})"
 
 
 def key_value(definitions: Any, attachment: Any, dk: DocKey) -> C.ValueKey:
@@ -307,15 +241,9 @@ def key_value(definitions: Any, attachment: Any, dk: DocKey) -> C.ValueKey:
 
 def build_state(source: CommitSource, commit_id: bytes) -> CommitState:
     """The state at ``commit_id`` (the zero id gives the empty initial state)."""
-    if commit_id == ZERO_ID:
-        return CommitState(source, ZERO_ID, None)
-    dag = source.engine_dag()
-    return CommitState(source, commit_id, dag.linearize(commit_id), dag.disabled(commit_id))
+    return CommitState(source, commit_id)
 
 
 def build_merge_state(source: CommitSource, ours: bytes, theirs: bytes) -> CommitState:
     """The state merge_commit(ours, theirs) would give, without writing (commit id zero)."""
-    dag = source.engine_dag()
-    lin = dag.merge_linearization(ours, theirs)
-    decided = dag.enabled_map(lin)
-    return CommitState(source, ZERO_ID, lin, frozenset(c for c, flag in decided.items() if not flag))
+    return CommitState(source, ours, theirs)

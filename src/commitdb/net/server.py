@@ -421,11 +421,27 @@ def _r_blob_sizes(service: DatabaseService, backend: CommitDatabasing, args: lis
     return [[b, layout, size] for b, (layout, size) in backend.blob_sizes().items()]
 
 
+FEW_COMMITS = 1000  # index entries of fewer commits are computed from their programs
+
+
+def _index_entries(service: DatabaseService, backend: CommitDatabasing, ids: list[bytes] | None) -> list[Any]:
+    """[[commit id, packed entries]] of the Mutations commits among ``ids``: from the backend's
+    stored index for many commits (one scan), from the programs themselves for a few."""
+    if ids is None or len(ids) > FEW_COMMITS:
+        return [[cid, P.pack_entries(entries)] for cid, entries in backend.load_index(ids).items()]
+    out = []
+    for commit in backend.get_commits(ids):
+        if commit.header().type_code == MUTATIONS:
+            program = decode_program(commit.data(), service.definitions(), service.token())
+            out.append([commit.header().id, P.pack_entries(index_entries(program))])
+    return out
+
+
 def _r_load_index(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
     if len(args) != 1:
         raise ProtocolError("load_index takes one argument (a list of ids, or nil)")
     ids = None if args[0] is None else _bytes_list(args[0], 20, "commit ids")
-    return [[cid, P.pack_entries(entries)] for cid, entries in backend.load_index(ids).items()]
+    return _index_entries(service, backend, ids)
 
 
 def _r_poll(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
@@ -453,8 +469,7 @@ def _r_poll(service: DatabaseService, backend: CommitDatabasing, args: list[Any]
     index = None
     if backend.persists_index():
         mutations = [h.id for h in headers if h.type_code == MUTATIONS]
-        index = [[cid, P.pack_entries(entries)] for cid, entries in backend.load_index(mutations).items()] \
-            if mutations else []
+        index = _index_entries(service, backend, mutations) if mutations else []
     return [version, sha, None if sha == defs_sha else definitions, [P.pack_header(h) for h in headers],
             next_marker, backend.commit_count(), index]
 

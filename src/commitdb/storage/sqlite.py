@@ -27,6 +27,7 @@ from commitdb.errors import (
     ReadOnlyError,
     StorageError,
 )
+from commitdb.storage import sqlite_index
 from commitdb.storage.base import (
     MERGE,
     TRANSACTION_MODES,
@@ -48,21 +49,6 @@ SCHEMA = (
     "data BLOB, PRIMARY KEY(identifier, start)) STRICT",
     "CREATE TABLE ds_commit (commit_id TEXT PRIMARY KEY, parent_id TEXT, timestamp REAL, label TEXT, "
     "type INTEGER, target_id TEXT, data BLOB) STRICT",
-)
-
-# commitdb's own caches. The reference runtime ignores them; they are rebuilt from ds_commit.
-CACHE_SCHEMA = (
-    # Documents, numbered once each.
-    "CREATE TABLE IF NOT EXISTS cdb_doc (id INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, concept BLOB, "
-    "UNIQUE (attachment, instance, concept))",
-    # One row per (commit, document it touches), compact: the commit's rowid in ds_commit plus a
-    # tag (the first 4 bytes of its id, so a row never attaches to another commit that reused
-    # the rowid); doc 0 marks a commit indexed that touches nothing.
-    "CREATE TABLE IF NOT EXISTS cdb_touch (commit_rowid INTEGER, tag INTEGER, doc INTEGER, has_set INTEGER, "
-    "PRIMARY KEY (commit_rowid, doc)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS cdb_snapshot (seq INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, "
-    "concept BLOB, commit_id TEXT, data BLOB)",
-    "CREATE INDEX IF NOT EXISTS cdb_snapshot_doc ON cdb_snapshot(attachment, instance, concept)",
 )
 
 _TABLE_COLUMNS = {
@@ -111,7 +97,7 @@ class SQLiteBackend(CommitDatabasing):
         self._readonly = readonly
         self._closed = False
         self._busy_timeout = busy_timeout
-        self._doc_ids: dict[Any, int] = {}
+        self._index = sqlite_index.SQLiteReadIndex(self)
         self._last_write: tuple[int, int] | None = None
         # PRAGMA data_version ignores this connection's own writes; count them so that
         # data_version() changes on every write, ours included (rollbacks count too).
@@ -200,12 +186,17 @@ class SQLiteBackend(CommitDatabasing):
             raise IncompatibleDatabaseError(f"{self._path!r} is not a commit database: {problem}")
 
     def _ensure_cache_tables(self) -> None:
-        have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
-        if {"cdb_doc", "cdb_touch", "cdb_snapshot"} <= have:
+        if sqlite_index.layout_ready(self._conn):
             return  # nothing to write: opening never waits for another writer
-        with self._write("preparing the cache tables"):
-            for stmt in CACHE_SCHEMA:
-                self._conn.execute(stmt)
+        with self._write("preparing the read tables", "EXCLUSIVE") as conn:
+            if not sqlite_index.layout_ready(conn):
+                sqlite_index.create_tables(conn)
+
+    def read_index(self) -> sqlite_index.SQLiteReadIndex | None:
+        """The persisted read structures (None for a read-only file without them)."""
+        if self._readonly and not sqlite_index.layout_ready(self._live()):
+            return None
+        return self._index
 
     def _read_metadata(self) -> dict[str, bytes]:
         rows = dict(self._conn.execute("SELECT identifier, data FROM ds_metadata").fetchall())
@@ -263,7 +254,7 @@ class SQLiteBackend(CommitDatabasing):
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as error:
-                self._doc_ids.clear()  # numbers handed out in the rolled-back transaction are gone
+                self._index.forget_cached_numbers()  # numbers handed out in the rolled-back transaction are gone
                 try:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
@@ -363,8 +354,8 @@ class SQLiteBackend(CommitDatabasing):
             )
             inserted = cur.rowcount == 1
             self._note_version(conn)
-            if inserted and index_entries is not None:
-                self._save_index(conn, cur.lastrowid, h.id, index_entries)
+            if inserted:
+                self._index.on_insert(conn, cur.lastrowid, h, index_entries)
             return inserted
 
     def insert_commits(self, rows: list[tuple[CommitData, list[tuple[Any, bool]] | None]]) -> list[bool]:
@@ -399,8 +390,12 @@ class SQLiteBackend(CommitDatabasing):
     def remove_commit(self, commit_id: bytes) -> None:
         self._bump_generation()
         with self._write("deleting a commit") as conn:
-            self._forget_index(conn, [_hex(commit_id)])
-            conn.execute("DELETE FROM ds_commit WHERE commit_id = ?", (_hex(commit_id),))
+            row = conn.execute("SELECT commit_id, parent_id, timestamp, label, type, target_id, rowid FROM ds_commit "
+                               "WHERE commit_id = ?", (_hex(commit_id),)).fetchone()
+            if row is None:
+                return
+            self._index.on_delete(conn, row[6], self._header(row))
+            conn.execute("DELETE FROM ds_commit WHERE rowid = ?", (row[6],))
             self._note_version(conn)
 
     def remove_all_but_first(self) -> None:
@@ -409,112 +404,21 @@ class SQLiteBackend(CommitDatabasing):
             first = conn.execute("SELECT rowid FROM ds_commit ORDER BY rowid LIMIT 1").fetchone()
             if first is None:
                 return
-            gone = [r[0] for r in conn.execute("SELECT commit_id FROM ds_commit WHERE rowid > ?", (first[0],))]
-            self._forget_index(conn, gone)
+            self._index.wipe_in(conn)
             conn.execute("DELETE FROM ds_commit WHERE rowid > ?", (first[0],))
             self._note_version(conn)
 
-    # --- the document index cache -------------------------------------------------------------
-    def _doc_id(self, conn: sqlite3.Connection, dk: Any) -> int:
-        """The number of a document in cdb_doc (created on first use; cached per connection)."""
-        found = self._doc_ids.get(dk)
-        if found is None:
-            conn.execute("INSERT OR IGNORE INTO cdb_doc (attachment, instance, concept) VALUES (?, ?, ?)", dk)
-            found = conn.execute("SELECT id FROM cdb_doc WHERE attachment = ? AND instance = ? AND concept = ?",
-                                 dk).fetchone()[0]
-            self._doc_ids[dk] = found
-        return found
-
-    def _save_index(self, conn: sqlite3.Connection, rowid: int, commit_id: bytes,
-                    entries: list[tuple[Any, bool]]) -> None:
-        tag = _tag(commit_id)
-        rows = [(rowid, tag, self._doc_id(conn, dk), 1 if has_set else 0) for dk, has_set in entries]
-        conn.executemany("INSERT OR IGNORE INTO cdb_touch (commit_rowid, tag, doc, has_set) VALUES (?, ?, ?, ?)",
-                         rows or [(rowid, tag, 0, 0)])
-
-    def _forget_index(self, conn: sqlite3.Connection, hex_ids: list[str]) -> None:
-        """Drop the cache rows of commits about to be deleted (their rowids may be reused)."""
-        for hex_id in hex_ids:
-            conn.execute("DELETE FROM cdb_touch WHERE commit_rowid = (SELECT rowid FROM ds_commit WHERE commit_id = ?)",
-                         (hex_id,))
-            conn.execute("DELETE FROM cdb_snapshot WHERE commit_id = ?", (hex_id,))
-
+    # --- read structures ------------------------------------------------------------------------
     def persists_index(self) -> bool:
-        return True
+        return sqlite_index.layout_ready(self._live())
 
     def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
-        """commit id -> [(doc key, has Document_Set)] for the commits the cache covers (all of
-        them, or those of ``commit_ids``). A row whose tag does not match the commit now at its
-        rowid is stale and ignored (that commit counts as not indexed)."""
-        select = ("SELECT c.commit_id, t.tag, d.attachment, d.instance, d.concept, t.has_set FROM cdb_touch t "
-                  "JOIN ds_commit c ON c.rowid = t.commit_rowid LEFT JOIN cdb_doc d ON d.id = t.doc")
-        try:
-            if commit_ids is None or len(commit_ids) > 2000:
-                # Most of the table is wanted (a fresh open): one scan beats many IN lookups.
-                rows = self._query(select)
-                if commit_ids is not None:
-                    wanted = {_hex(c) for c in commit_ids}
-                    rows = [r for r in rows if r[0] in wanted]
-            else:
-                rows = []
-                hex_ids = [_hex(c) for c in commit_ids]
-                for start in range(0, len(hex_ids), 500):
-                    chunk = hex_ids[start:start + 500]
-                    rows += self._query(f"{select} WHERE c.commit_id IN ({','.join('?' * len(chunk))})", chunk)
-        except StorageError:
-            return {}  # a read-only file written by another program has no cache tables
-        result: dict[bytes, list[tuple[Any, bool]]] = {}
-        stale: set[bytes] = set()
-        for commit_id, tag, att, inst, concept, has_set in rows:
-            cid = _raw(commit_id)
-            if tag != _tag(cid):
-                stale.add(cid)
-                continue
-            entries = result.setdefault(cid, [])
-            if att is not None:
-                entries.append(((att, inst, concept), bool(has_set)))
-        for cid in stale:
-            result.pop(cid, None)
-        return result
-
-    def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
-        """Persist index rows for commits indexed after the fact (catch-up); stale rows at the
-        same rowid (another commit's, before a deletion) are replaced."""
-        if self._readonly or not batch:
-            return
-        with self._write("updating the document index") as conn:
-            for commit_id, entries in batch:
-                row = conn.execute("SELECT rowid FROM ds_commit WHERE commit_id = ?", (_hex(commit_id),)).fetchone()
-                if row is None:
-                    continue
-                present = conn.execute("SELECT tag FROM cdb_touch WHERE commit_rowid = ? LIMIT 1", (row[0],)).fetchone()
-                if present is not None and present[0] == _tag(commit_id):
-                    continue
-                conn.execute("DELETE FROM cdb_touch WHERE commit_rowid = ?", (row[0],))
-                self._save_index(conn, row[0], commit_id, entries)
-
-    # --- document snapshots ------------------------------------------------------------------
-    def persists_snapshots(self) -> bool:
-        return True
-
-    def save_snapshots(self, rows: list[tuple[Any, bytes, bytes]]) -> None:
-        if self._readonly or not rows:
-            return
-        with self._write("saving document snapshots") as conn:
-            conn.executemany(
-                "INSERT INTO cdb_snapshot (attachment, instance, concept, commit_id, data) VALUES (?, ?, ?, ?, ?)",
-                [(dk[0], dk[1], dk[2], _hex(cid), data) for dk, cid, data in rows],
-            )
-
-    def load_snapshots(self, doc_key: Any, limit: int = 8) -> list[tuple[bytes, bytes]]:
-        try:
-            rows = self._query(
-                "SELECT commit_id, data FROM cdb_snapshot WHERE attachment = ? AND instance = ? AND concept = ? "
-                "ORDER BY seq DESC LIMIT ?", (doc_key[0], doc_key[1], doc_key[2], limit),
-            )
-        except StorageError:
-            return []  # a file without the cache tables (opened read-only)
-        return [(_raw(cid), bytes(data)) for cid, data in rows]
+        """commit id -> [(doc key, has Document_Set)] for the indexed commits among ``commit_ids``
+        (every commit for None)."""
+        if not self.persists_index():
+            return {}
+        ids = commit_ids if commit_ids is not None else [h.id for h in self.all_headers()]
+        return self._index.index_rows_by_commit(ids)
 
     # --- blobs ---------------------------------------------------------------------------------
     def get_blob(self, blob_id: bytes) -> BlobRecord | None:
@@ -578,7 +482,7 @@ class SQLiteBackend(CommitDatabasing):
     def rollback(self) -> None:
         if not self._conn.in_transaction:
             raise StorageError("no transaction in progress")
-        self._doc_ids.clear()
+        self._index.forget_cached_numbers()
         try:
             self._conn.execute("ROLLBACK")
         finally:
@@ -596,9 +500,9 @@ class SQLiteBackend(CommitDatabasing):
                 self._safe_close()
 
 
-def _tag(commit_id: bytes) -> int:
-    """The first four bytes of a commit id, as the index rows' check of which commit they are."""
-    return int.from_bytes(commit_id[:4], "big")
+def commit_rows(rows: list[tuple[Any, ...]]) -> list[CommitData]:
+    """Commits from (commit_id, parent_id, timestamp, label, type, target_id, data, ...) rows."""
+    return [CommitData(h, bytes(r[6] or b"")) for h, r in zip(_headers(rows), rows)]
 
 
 def _headers(rows: list[tuple[Any, ...]]) -> list[CommitHeader]:

@@ -1,0 +1,170 @@
+"""Reading a document at a commit from the read structures (``storage.readindex``).
+
+A state at commit c is read through its *plan*: L(c) as a few ranges of lanes (``storage.lanes``)
+and what is disabled in it. Disabled commits come from the SPEC §6.3 walk, newest first, but only
+the toggles and merges of L(c) can decide anything, so the walk visits those alone:
+
+- a commit's flag is the one a newer toggle decided, else False when a newer disabled merge
+  brought it in, else True;
+- an enabled toggle decides its target unless the target comes later in L(c) (already visited),
+  was decided by a newer toggle or brought in by a newer disabled merge;
+- a disabled merge marks what it brought in (its lane's extra ranges) disabled unless decided.
+
+A document is rebuilt from the best *snapshot*: a copy of it as the state at some commit k sees
+it, usable for c when L(k) is a prefix of L(c) and no toggle or merge after k in L(c) decides
+anything at or before k (then the walk over L(k) is the same for both states). Only the commits
+after k that touch the document are fetched and replayed. Without a snapshot, replay starts at
+the last enabled Document_Set. Long replays leave snapshots behind (in memory, and every
+``SNAPSHOT_EVERY`` commits in the backend), so the replay length stays bounded for every commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from commitdb.engine.program import DOCUMENT_SET
+from commitdb.engine.replay import apply_opcode, is_valid_set
+from commitdb.storage.base import DISABLE, ENABLE, MERGE
+from commitdb.storage.lanes import Positions, Range, Ranges, covers
+from commitdb.values.value import Value
+
+SNAPSHOT_EVERY = 64  # replayed commits between two persisted snapshots of a document
+
+
+class ReadPlan:
+    """L(c) as ranges, the positions in it and the disabled commits of the state at c."""
+
+    def __init__(self, ranges: Ranges, flips: list[tuple[int, int, bytes, int, Any]],
+                 brought_in: Callable[[int], Ranges]) -> None:
+        self.ranges = ranges
+        self.positions = Positions(ranges)
+        self._decided: dict[tuple[int, int], bool] = {}
+        self._false_ranges: list[Range] = []
+        # (position of a toggle or merge, smallest position it decided): snapshot usability
+        self._reach: list[tuple[int, int]] = []
+        self._walk(flips, brought_in)
+
+    def _walk(self, flips: list[tuple[int, int, bytes, int, Any]], brought_in: Callable[[int], Ranges]) -> None:
+        position = self.positions.position
+        ordered = sorted(((position(lane, seq), lane, seq, kind, target) for lane, seq, _, kind, target in flips),
+                         reverse=True)
+        decided, false_ranges = self._decided, self._false_ranges
+        for p, lane, seq, kind, target in ordered:
+            flag = self.enabled(lane, seq)
+            decided[(lane, seq)] = flag
+            if kind in (DISABLE, ENABLE):
+                if not flag or target is None or target in decided or covers(false_ranges, *target):
+                    continue
+                tp = position(*target)
+                if tp is not None and tp > p:
+                    continue  # visited already: a toggle cannot reach a commit after it
+                decided[target] = kind == ENABLE
+                if tp is not None:
+                    self._reach.append((p, tp))
+            elif kind == MERGE and not flag and seq == 0:
+                extra = brought_in(lane)
+                if extra:
+                    false_ranges.extend(extra)
+                    low = self.positions.min_position(extra)
+                    if low is not None:
+                        self._reach.append((p, low))
+
+    def enabled(self, lane: int, seq: int) -> bool:
+        flag = self._decided.get((lane, seq))
+        if flag is not None:
+            return flag
+        return not (self._false_ranges and covers(self._false_ranges, lane, seq))
+
+    def disabled_keys(self) -> set[tuple[int, int]]:
+        """The placements decided disabled explicitly (brought-in ranges aside)."""
+        return {k for k, flag in self._decided.items() if not flag}
+
+    def snapshot_usable(self, own_ranges: Ranges, position: int) -> bool:
+        """Whether a snapshot taken at the commit whose L is ``own_ranges`` (at ``position``
+        here) is the document as this state sees it at that point."""
+        if not self.positions.is_prefix(own_ranges):
+            return False
+        return all(low > position for p, low in self._reach if p > position)
+
+
+class DocumentReader:
+    """What rebuilding needs from the database (implemented by the facade's read views)."""
+
+    def read_index(self) -> Any: ...
+
+    def lin_of(self, lane: int, seq: int) -> Ranges: ...
+
+    def program_ops(self, commit_id: bytes, dk: Any) -> list[Any]: ...
+
+    def prefetch(self, commit_ids: list[bytes]) -> None: ...
+
+    def document_type(self, dk: Any) -> Any: ...
+
+    def memory_snapshots(self, dk: Any) -> list[tuple[int, int, bytes, Value | None, int]]: ...
+
+    def stored_snapshots(self, dk: Any, ranges: Ranges) -> list[tuple[int, int, bytes, Value | None, int]]: ...
+
+    def keep_snapshot(self, dk: Any, lane: int, seq: int, commit_id: bytes, doc: Value | None, distance: int) -> int:
+        """Remember a snapshot; returns its new distance (0 when it was persisted)."""
+        ...
+
+
+def rebuild(reader: DocumentReader, plan: ReadPlan, dk: Any,
+            at: tuple[int, int, bytes] | None) -> tuple[Value | None, int]:
+    """The document ``dk`` as the state of ``plan`` sees it, and its distance (commits replayed
+    since a persisted snapshot). ``at`` is the state's own commit placement, where a snapshot of
+    the result may be kept (None for a virtual merge state)."""
+    positions = plan.positions
+    best: tuple[int, Value | None, int] | None = None  # (position, doc, distance)
+    for source in (reader.memory_snapshots(dk), None):
+        rows = source if source is not None else reader.stored_snapshots(dk, plan.ranges)
+        for lane, seq, _, doc, distance in rows:
+            p = positions.position(lane, seq)
+            if p is None or (best is not None and p <= best[0]):
+                continue
+            if plan.snapshot_usable(reader.lin_of(lane, seq), p):
+                best = (p, doc, distance)
+        if best is not None:
+            break
+    index = reader.read_index()
+    document_type = reader.document_type(dk)
+    if best is not None:
+        start_position, doc, distance = best
+        touches = index.touches(dk, positions.after(start_position))
+        doc = None if doc is None else doc.copy()
+        from_set = False
+    else:
+        start_position, doc, distance = -1, None, 0
+        touches = index.touches(dk, plan.ranges)
+        from_set = True
+    ordered = sorted((positions.position(lane, seq), lane, seq, cid, has_set) for lane, seq, cid, has_set in touches)
+    if from_set:
+        # The last enabled, valid Document_Set supersedes everything before it.
+        for i in range(len(ordered) - 1, -1, -1):
+            _, lane, seq, cid, has_set = ordered[i]
+            if has_set and plan.enabled(lane, seq) and any(
+                    op.code == DOCUMENT_SET and is_valid_set(op, document_type) for op in reader.program_ops(cid, dk)):
+                ordered = ordered[i:]
+                break
+    if not ordered:
+        return doc, distance
+    reader.prefetch([cid for _, _, _, cid, _ in ordered])
+    for i, (_, lane, seq, cid, _) in enumerate(ordered):
+        flag = plan.enabled(lane, seq)
+        ops = reader.program_ops(cid, dk)
+        if i == 0 and from_set and flag:
+            last_set = max((j for j, op in enumerate(ops)
+                            if op.code == DOCUMENT_SET and is_valid_set(op, document_type)), default=0)
+            ops = ops[last_set:]
+        for op in ops:
+            doc = apply_opcode(doc, op, flag, document_type)
+        distance += 1
+        if distance >= SNAPSHOT_EVERY and i < len(ordered) - 1:
+            # A long replay leaves a snapshot behind where it is valid for that commit's own state.
+            p = positions.position(lane, seq)
+            if p is not None and plan.snapshot_usable(reader.lin_of(lane, seq), p):
+                distance = reader.keep_snapshot(dk, lane, seq, cid, None if doc is None else doc.copy(), distance)
+    if at is not None:
+        distance = reader.keep_snapshot(dk, at[0], at[1], at[2], None if doc is None else doc.copy(), distance)
+    return doc, distance

@@ -1,0 +1,417 @@
+"""The facade's read views: read structures, bounded caches and catching up with other writers.
+
+``ReadViews`` is what ``CommitDatabase`` reads through. It holds:
+
+- the read index (``storage.readindex``): the SQLite backend's persisted one, or a
+  ``MemoryReadIndex`` fed here for backends that keep none (memory, remote);
+- bounded caches of immutable things: placements and lane prefixes (valid for one epoch of the
+  index), decoded programs (by commit id), verified commit ids and document snapshots;
+- the whole-history DAG (``engine.dag.Dag``), loaded only when a whole-history call asks for it
+  (``commit_ids``, children, sync...), never to read a document.
+
+Nothing here grows with the history unless a whole-history call was made.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from commitdb.codec import decode_typed_value, encode_typed_value
+from commitdb.engine.dag import Dag
+from commitdb.engine.program import CommitProgram, decode_program, index_entries
+from commitdb.engine.reading import SNAPSHOT_EVERY, ReadPlan
+from commitdb.errors import CommitDBError, CommitNotFoundError, CorruptedDataError
+from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitData, CommitDatabasing, CommitHeader, compute_commit_id
+from commitdb.storage.lanes import Positions, Ranges, lane_prefix, lin_ranges, subtract
+from commitdb.storage.readindex import MemoryReadIndex, ReadIndex
+from commitdb.values.value import Value
+
+log = logging.getLogger("commitdb")
+
+PROGRAM_CACHE = 8192
+PLACEMENT_CACHE = 100_000
+SNAPSHOT_DOCUMENTS = 20_000
+SNAPSHOTS_PER_DOCUMENT = 8
+CATCH_UP_BATCH = 5000
+INDEX_PAGE = 20_000  # commit ids per load_index call
+
+
+class BoundedCache(OrderedDict):  # type: ignore[type-arg]
+    """A dict that forgets its least recently stored entries beyond ``capacity``."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.capacity:
+            self.popitem(last=False)
+
+
+class ReadViews:
+    """Read structures and caches of one database connection (see the module docstring)."""
+
+    def __init__(self, backend: CommitDatabasing, definitions: Callable[[], Any], token: bool,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self._backend = backend
+        self._definitions = definitions
+        self._token = token
+        self._progress = progress
+        self._lock = threading.RLock()
+        persisted = getattr(backend, "read_index", None)
+        self._persisted: Any = persisted() if persisted is not None else None
+        self._memory: MemoryReadIndex | None = None if self._persisted is not None else MemoryReadIndex()
+        self._epoch = -1
+        self._dag: Dag | None = None
+        self._marker = 0
+        self.corrupted: dict[bytes, str] = {}
+        self._clear_caches()
+
+    def _clear_caches(self) -> None:
+        self._placements: BoundedCache = BoundedCache(PLACEMENT_CACHE)
+        self._prefixes: dict[int, Ranges] = {}
+        self._extras: dict[int, Ranges] = {}
+        self._programs: BoundedCache = BoundedCache(PROGRAM_CACHE)
+        self._verified: BoundedCache = BoundedCache(PLACEMENT_CACHE)
+        self._headers: BoundedCache = BoundedCache(PROGRAM_CACHE)
+        self._snapshots: BoundedCache = BoundedCache(SNAPSHOT_DOCUMENTS)
+
+    def reset(self) -> None:
+        """Forget everything derived (another connection took commits away, or a rollback)."""
+        with self._lock:
+            self._clear_caches()
+            self._dag = None
+            self._marker = 0
+            self.corrupted.clear()
+            if self._memory is not None:
+                self._memory = MemoryReadIndex()
+
+    def forget_snapshots(self) -> None:
+        """Drop the in-memory document snapshots (the next reads replay; for tests and tools)."""
+        with self._lock:
+            self._snapshots.clear()
+
+    def read_index(self) -> ReadIndex:
+        return self._persisted if self._persisted is not None else self._memory  # type: ignore[return-value]
+
+    # --- catching up ---------------------------------------------------------------------------
+    def catch_up(self) -> None:
+        """Index what other connections stored since the last call."""
+        with self._lock:
+            if self._persisted is not None:
+                self._catch_up_persisted()
+                if self._dag is not None:
+                    self._catch_up_dag()
+            else:
+                self._catch_up_memory()
+
+    def _catch_up_persisted(self) -> None:
+        index = self._persisted
+        if self._backend.is_readonly() and index.pending(1):
+            # A read-only file that another program appended to: index it here, in memory.
+            self._persisted, self._memory = None, MemoryReadIndex()
+            self._clear_caches()
+            self._catch_up_memory()
+            return
+        done = 0
+        while True:
+            epoch = index.epoch()
+            if epoch != self._epoch:
+                self._clear_caches()
+                self._epoch = epoch
+            batch = index.pending(CATCH_UP_BATCH)
+            if not batch:
+                return
+            if self._progress is not None:
+                self._progress(done, done + len(batch))
+            elif len(batch) == CATCH_UP_BATCH or done:
+                log.info("indexing commits written by another program: %d done", done)
+            rows = self._ordered_rows(batch)
+            index.index_pending(rows, batch[-1][0])
+            done += len(batch)
+
+    def _ordered_rows(self, batch: list[tuple[int, CommitData]]) -> list[tuple[int, CommitData, Any]]:
+        """The batch's commits with their index entries, parents and targets first (a file may
+        hold a child before its parent): referenced commits that are stored but not indexed
+        yet join the batch."""
+        index = self._persisted
+        by_id = {c.header().id: (rowid, c) for rowid, c in batch}
+        wanted = [c.header() for _, c in batch]
+        while wanted:
+            refs = {r for h in wanted for r in (h.parent, h.target) if r != ZERO_ID and r not in by_id}
+            unplaced = [r for r in refs if r not in index.placements(list(refs))]
+            extra = index.rows_of(unplaced) if unplaced else []
+            for rowid, c in extra:
+                by_id[c.header().id] = (rowid, c)
+            wanted = [c.header() for _, c in extra]
+        ordered = _parents_first([c.header() for _, c in by_id.values()])
+        return [(by_id[h.id][0], by_id[h.id][1], self._entries_of(by_id[h.id][1])) for h in ordered]
+
+    def _entries_of(self, commit: CommitData) -> Any:
+        """Index entries of a commit read from the backend (its id re-checked)."""
+        h = commit.header()
+        if not self._check(commit):
+            return [] if h.type_code == MUTATIONS else None
+        if h.type_code != MUTATIONS:
+            return None
+        try:
+            program = decode_program(commit.data(), self._definitions(), self._token)
+        except CorruptedDataError as error:
+            self.corrupted[h.id] = f"corrupted commit data in {h.id.hex()}: {error}"
+            return []
+        self._programs[h.id] = program
+        return index_entries(program)
+
+    def _check(self, commit: CommitData) -> bool:
+        """Whether a commit's stored id re-hashes (remembered as corrupted when not)."""
+        h = commit.header()
+        if h.id in self._verified:
+            return True
+        computed = compute_commit_id(h.parent, h.type_code, h.target, commit.data(), self._token)
+        if computed != h.id:
+            self.corrupted[h.id] = f"corrupted commit data, expected {h.id.hex()}, got {computed.hex()}"
+            return False
+        self._verified[h.id] = True
+        return True
+
+    def _catch_up_dag(self) -> list[CommitHeader]:
+        """Bring the whole-history DAG up to date; returns the new headers (creation order).
+        Resets when commits disappeared."""
+        assert self._dag is not None
+        page, self._marker = self._backend.headers_since(self._marker)
+        fresh = [h for h in page if h.id not in self._dag]
+        if len(self._dag) + len(fresh) != self._backend.commit_count():
+            self._dag, self._marker = Dag(), 0
+            return self._catch_up_dag()
+        for h in fresh:
+            self._dag.add(h)
+        return fresh
+
+    def _catch_up_memory(self) -> None:
+        """For backends without persisted read structures: follow every header (the DAG is
+        loaded anyway) and index new commits in memory."""
+        if self._dag is None:
+            self._dag, self._marker = Dag(), 0
+        before = len(self._dag)
+        fresh = self._catch_up_dag()
+        memory = self._memory
+        assert memory is not None
+        if len(self._dag) < before + len(fresh) or any(h.id in memory.missing_refs for h in fresh):
+            # Commits went away, or one arrived after commits that reference it: re-place all.
+            memory = self._memory = MemoryReadIndex()
+            self._clear_caches()
+            fresh = list(self._dag.headers.values())
+        mutations = [h.id for h in fresh if h.type_code == MUTATIONS]
+        persisted: dict[bytes, Any] = {}
+        if mutations and self._backend.persists_index():
+            for start in range(0, len(mutations), INDEX_PAGE):
+                persisted.update(self._backend.load_index(mutations[start:start + INDEX_PAGE]))
+        for h in _parents_first(fresh):
+            entries = persisted.get(h.id)
+            if h.type_code == MUTATIONS and entries is None:
+                data = self._backend.get_commit(h.id)
+                entries = self._entries_of(data) if data is not None else []
+            elif h.type_code != MUTATIONS:
+                self._check(CommitData(h, b""))
+            memory.add(h, entries)
+
+    def full_dag(self) -> Dag:
+        """The whole-history DAG (loaded on first use, then caught up)."""
+        with self._lock:
+            if self._dag is None:
+                self._dag, self._marker = Dag(), 0
+                for h in self._catch_up_dag():
+                    if h.type_code != MUTATIONS:
+                        self._check(CommitData(h, b""))
+            return self._dag
+
+    def note_stored(self, header: CommitHeader, program: CommitProgram | None,
+                    entries: list[tuple[Any, bool]] | None) -> None:
+        """Our own write: what it needs to be read without asking the backend again."""
+        with self._lock:
+            self._verified[header.id] = True
+            self._headers[header.id] = header
+            if program is not None:
+                self._programs[header.id] = program
+            if self._memory is not None:
+                self._memory.add(header, entries)
+            if self._dag is not None:
+                self._dag.add(header)
+
+    def note_removed(self) -> None:
+        """After this connection deleted commits: placements and heads changed."""
+        self.reset()
+
+    # --- commits -------------------------------------------------------------------------------
+    def header(self, commit_id: bytes) -> CommitHeader | None:
+        found = self._headers.get(commit_id)
+        if found is None and self._dag is not None:
+            found = self._dag.headers.get(commit_id)
+        if found is None:
+            found = self._backend.get_header(commit_id)
+            if found is not None:
+                self._headers[commit_id] = found
+        return found
+
+    def verify(self, commit_id: bytes) -> None:
+        """CorruptedDataError when the commit's stored id does not re-hash."""
+        message = self.corrupted.get(commit_id)
+        if message is None and commit_id not in self._verified:
+            data = self._backend.get_commit(commit_id)
+            if data is None:
+                raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
+            self._check(data)
+            message = self.corrupted.get(commit_id)
+        if message is not None:
+            raise CorruptedDataError(message)
+
+    def program(self, commit_id: bytes) -> CommitProgram:
+        program = self._programs.get(commit_id)
+        if program is not None:
+            return program
+        data = self._backend.get_commit(commit_id)
+        if data is None:
+            raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
+        return self._decoded(data)
+
+    def _decoded(self, data: CommitData) -> CommitProgram:
+        h = data.header()
+        self._check(data)
+        message = self.corrupted.get(h.id)
+        if message is not None:
+            raise CorruptedDataError(message)
+        try:
+            program = decode_program(data.data(), self._definitions(), self._token) \
+                if h.type_code == MUTATIONS else CommitProgram()
+        except CorruptedDataError as error:
+            self.corrupted[h.id] = f"corrupted commit data in {h.id.hex()}: {error}"
+            raise
+        self._programs[h.id] = program
+        return program
+
+    def prefetch(self, commit_ids: list[bytes]) -> None:
+        missing = [c for c in dict.fromkeys(commit_ids) if c not in self._programs]
+        for start in range(0, len(missing), 500):
+            for data in self._backend.get_commits(missing[start:start + 500]):
+                try:
+                    self._decoded(data)
+                except CommitDBError:
+                    continue  # reported by program() when the replay reaches it
+
+    # --- placements and plans ------------------------------------------------------------------
+    def placement(self, commit_id: bytes) -> tuple[int, int] | None:
+        found = self._placements.get(commit_id)
+        if found is None:
+            found = self.read_index().placements([commit_id]).get(commit_id)
+            if found is not None:
+                self._placements[commit_id] = found
+        return found
+
+    def lin_of(self, lane: int, seq: int) -> Ranges:
+        return lin_ranges(lane, seq, self._prefix)
+
+    def _prefix(self, lane: int) -> Ranges:
+        found = self._prefixes.get(lane)
+        if found is None:
+            row = self.read_index().lane_rows([lane]).get(lane)
+            if row is None:
+                raise CorruptedDataError(f"the read index has no lane {lane}: it is rebuilt on the next open")
+            self._extras[lane] = row.extra
+            found = self._prefixes[lane] = lane_prefix(row, self.lin_of)
+        return found
+
+    def brought_in(self, lane: int) -> Ranges:
+        self._prefix(lane)
+        return self._extras.get(lane, ())
+
+    def plan(self, commit_id: bytes, merged: bytes | None) -> tuple[ReadPlan, tuple[int, int, bytes] | None]:
+        """The read plan of a state (see ``engine.reading``) and where its documents may be kept."""
+        with self._lock:
+            placed = self.placement(commit_id)
+            if placed is None:
+                raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
+            ranges = self.lin_of(*placed)
+            at: tuple[int, int, bytes] | None = (placed[0], placed[1], commit_id)
+            if merged is not None:
+                other = self.placement(merged)
+                if other is None:
+                    raise CommitNotFoundError(f"Missing commit {merged.hex()}")
+                ranges = ranges + subtract(self.lin_of(*other), ranges)
+                at = None
+            index = self.read_index()
+            flips = index.flips(ranges)
+            for _, _, cid, _, _ in flips:
+                self.verify(cid)
+            if self.corrupted:
+                positions = Positions(ranges)
+                for cid, (lane, seq) in index.placements(list(self.corrupted)).items():
+                    if positions.position(lane, seq) is not None:
+                        raise CorruptedDataError(self.corrupted[cid])
+            return ReadPlan(ranges, flips, self.brought_in), at
+
+    # --- snapshots -----------------------------------------------------------------------------
+    def memory_snapshots(self, dk: Any) -> list[tuple[int, int, bytes, Value | None, int]]:
+        per = self._snapshots.get(dk)
+        return [] if per is None else [(lane, seq, cid, doc, d) for (lane, seq), (cid, doc, d) in per.items()]
+
+    def stored_snapshots(self, dk: Any, ranges: Ranges) -> list[tuple[int, int, bytes, Value | None, int]]:
+        out = []
+        for lane, seq, cid, data in self.read_index().snapshots(dk, ranges):
+            try:
+                doc = decode_typed_value(data, self._definitions())
+            except CommitDBError:
+                continue  # a damaged cache row is only a cache miss
+            out.append((lane, seq, cid, doc, 0))
+        return out
+
+    def keep_snapshot(self, dk: Any, lane: int, seq: int, commit_id: bytes, doc: Value | None, distance: int) -> int:
+        """Remember ``doc`` as the document at ``commit_id``; persist it when ``distance``
+        commits were replayed since the last persisted one. Returns the distance it now has."""
+        if doc is not None and distance >= SNAPSHOT_EVERY and self._persisted is not None \
+                and not self._backend.is_readonly():
+            try:
+                self._persisted.save_snapshots([(dk, commit_id, encode_typed_value(doc))])
+                distance = 0
+            except CommitDBError as error:  # busy or read-only: the snapshot stays in memory
+                log.debug("snapshot not saved: %s", error)
+        per = self._snapshots.get(dk)
+        if per is None:
+            per = self._snapshots[dk] = OrderedDict()
+        per[(lane, seq)] = (commit_id, doc, distance)
+        per.move_to_end((lane, seq))
+        while len(per) > SNAPSHOTS_PER_DOCUMENT:
+            per.popitem(last=False)
+        return distance
+
+    def document_type(self, dk: Any) -> Any:
+        attachment = self._definitions().attachment_by_rid(dk[0])
+        return None if attachment is None else attachment.document_type()
+
+    def program_ops(self, commit_id: bytes, dk: Any) -> list[Any]:
+        return self.program(commit_id).doc_opcodes(dk)
+
+
+def _parents_first(headers: list[CommitHeader]) -> list[CommitHeader]:
+    """``headers`` reordered so a parent or merge target among them comes before its users."""
+    pending = {h.id: h for h in headers}
+    out: list[CommitHeader] = []
+    for h in headers:
+        stack = [h]
+        while stack:
+            x = stack[-1]
+            if x.id not in pending:
+                stack.pop()
+                continue
+            deps = [pending[r] for r in (x.parent, x.target) if r in pending and r != x.id and r != ZERO_ID]
+            deps = [d for d in deps if d not in stack]
+            if deps:
+                stack.extend(deps)
+                continue
+            stack.pop()
+            out.append(pending.pop(x.id))
+    return out

@@ -1,0 +1,403 @@
+"""The read structures of a ``.cdb`` file (see ``storage.readindex``), in commitdb's own tables.
+
+The tables sit beside the three tables of the format; the Viper runtime ignores them. Rows
+refer to commits by their rowid in ``ds_commit`` (compact), documents by a number given once in
+``cdb_doc``, and commits' places by ``(lane, seq)``:
+
+- ``cdb_tip``: one row — layout version, epoch (bumped when everything is rebuilt), ``upto``
+  (every commit with a rowid up to it is placed and indexed) and the last commit by timestamp;
+- ``cdb_commit``: rowid -> (tag, lane, seq); the tag (first 4 bytes of the id) proves the row
+  belongs to the commit now at that rowid;
+- ``cdb_lane``: lane -> base placement, extra ranges, length, rowid of the last commit;
+- ``cdb_touch``: (doc, lane, seq) -> commit rowid, has Document_Set — a range scan per document;
+- ``cdb_flip``: (lane, seq) -> the Disable/Enable/Merge commit and its target's placement;
+- ``cdb_snapshot``: (doc, lane, seq) -> an encoded document;
+- ``cdb_dangling``: commits placed while their parent or target was missing (if that commit
+  arrives later, placements are rebuilt).
+
+A commit stored through commitdb is placed and indexed in the same transaction as its row. A
+commit written by another program is found by ``pending()`` (rowid beyond ``upto``) and indexed
+by the facade, which decodes its program.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, CommitData, CommitHeader
+from commitdb.storage.lanes import LaneRow, Ranges, lane_prefix, lin_ranges, place
+from commitdb.storage.readindex import ReadIndex
+
+LAYOUT = 2
+TABLES = ("cdb_tip", "cdb_commit", "cdb_lane", "cdb_doc", "cdb_touch", "cdb_flip", "cdb_snapshot", "cdb_dangling")
+SCHEMA = (
+    "CREATE TABLE cdb_tip (id INTEGER PRIMARY KEY CHECK (id = 0), layout INTEGER, epoch INTEGER, "
+    "upto INTEGER, last_rowid INTEGER, last_ts REAL)",
+    "CREATE TABLE cdb_commit (rowid INTEGER PRIMARY KEY, tag INTEGER, lane INTEGER, seq INTEGER)",
+    "CREATE TABLE cdb_lane (id INTEGER PRIMARY KEY, base_lane INTEGER, base_seq INTEGER, extra BLOB, "
+    "length INTEGER, tip INTEGER)",
+    "CREATE INDEX cdb_lane_base ON cdb_lane (base_lane, base_seq)",
+    "CREATE TABLE cdb_doc (id INTEGER PRIMARY KEY, attachment BLOB, instance BLOB, concept BLOB, "
+    "UNIQUE (attachment, instance, concept))",
+    "CREATE TABLE cdb_touch (doc INTEGER, lane INTEGER, seq INTEGER, commit_rowid INTEGER, has_set INTEGER, "
+    "PRIMARY KEY (doc, lane, seq)) WITHOUT ROWID",
+    "CREATE TABLE cdb_flip (lane INTEGER, seq INTEGER, commit_rowid INTEGER, type INTEGER, target_lane INTEGER, "
+    "target_seq INTEGER, PRIMARY KEY (lane, seq)) WITHOUT ROWID",
+    "CREATE INDEX cdb_flip_target ON cdb_flip (target_lane, target_seq)",
+    "CREATE TABLE cdb_snapshot (doc INTEGER, lane INTEGER, seq INTEGER, commit_rowid INTEGER, data BLOB, "
+    "PRIMARY KEY (doc, lane, seq)) WITHOUT ROWID",
+    "CREATE TABLE cdb_dangling (missing TEXT, commit_rowid INTEGER, PRIMARY KEY (missing, commit_rowid)) "
+    "WITHOUT ROWID",
+    "INSERT INTO cdb_tip VALUES (0, 2, 0, 0, 0, -1e308)",
+)
+RANGE_QUERY_LIMIT = 8  # more ranges than this: one scan of the document's rows, filtered here
+
+
+def tag_of(commit_id: bytes) -> int:
+    """The first four bytes of a commit id: proves which commit a cache row belongs to."""
+    return int.from_bytes(commit_id[:4], "big")
+
+
+def pack_ranges(ranges: Ranges) -> bytes:
+    return struct.pack(f"<{3 * len(ranges)}q", *(v for r in ranges for v in r))
+
+
+def unpack_ranges(data: bytes | None) -> Ranges:
+    if not data:
+        return ()
+    values = struct.unpack(f"<{len(data) // 8}q", data)
+    return tuple((values[i], values[i + 1], values[i + 2]) for i in range(0, len(values), 3))
+
+
+def layout_ready(conn: sqlite3.Connection) -> bool:
+    """Whether the file has this version's read tables."""
+    try:
+        row = conn.execute("SELECT layout FROM cdb_tip WHERE id = 0").fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == LAYOUT
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """(Re)create the read tables, dropping those of an older layout (derived data)."""
+    for table in (*TABLES, "cdb_doc_old"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    for stmt in SCHEMA:
+        conn.execute(stmt)
+
+
+class SQLiteReadIndex(ReadIndex):
+    """The read structures of one SQLite connection. Reads run through ``query``; writes are
+    given the connection of the caller's open write transaction."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self._doc_ids: dict[Any, int] = {}
+        self._prefix: dict[int, Ranges] = {}
+        self._prefix_epoch = -1
+
+    # --- reading -------------------------------------------------------------------------------
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._backend._query(sql, args)
+
+    def epoch(self) -> int:
+        return int(self._query("SELECT epoch FROM cdb_tip WHERE id = 0")[0][0])
+
+    def placements(self, commit_ids: Iterable[bytes]) -> dict[bytes, tuple[int, int]]:
+        ids = [c.hex() for c in commit_ids]
+        out: dict[bytes, tuple[int, int]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self._query(
+                "SELECT d.commit_id, c.tag, c.lane, c.seq FROM ds_commit d JOIN cdb_commit c ON c.rowid = d.rowid "
+                f"WHERE d.commit_id IN ({','.join('?' * len(chunk))})", chunk)
+            for hex_id, tag, lane, seq in rows:
+                cid = bytes.fromhex(hex_id)
+                if tag == tag_of(cid):
+                    out[cid] = (lane, seq)
+        return out
+
+    def lane_rows(self, lanes: Iterable[int]) -> dict[int, LaneRow]:
+        wanted = list(dict.fromkeys(lanes))
+        out: dict[int, LaneRow] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self._query(
+                "SELECT l.id, l.base_lane, l.base_seq, l.extra, l.length, d.commit_id FROM cdb_lane l "
+                f"LEFT JOIN ds_commit d ON d.rowid = l.tip WHERE l.id IN ({','.join('?' * len(chunk))})", chunk)
+            for lane, base_lane, base_seq, extra, length, tip in rows:
+                base = None if base_lane is None else (base_lane, base_seq)
+                out[lane] = LaneRow(base, unpack_ranges(extra), length, bytes.fromhex(tip) if tip else ZERO_ID)
+        return out
+
+    def _ranged(self, select: str, alias: str, head: tuple[Any, ...], ranges: Ranges) -> list[tuple[Any, ...]]:
+        """Rows of ``select`` (ending in a WHERE on its own keys) within ``ranges``: one indexed
+        range scan per range, or one scan filtered here when there are many ranges."""
+        if len(ranges) <= RANGE_QUERY_LIMIT:
+            rows: list[tuple[Any, ...]] = []
+            for lane, lo, hi in ranges:
+                rows += self._query(f"{select} AND {alias}.lane = ? AND {alias}.seq BETWEEN ? AND ?",
+                                    (*head, lane, lo, hi))
+            return rows
+        by_lane: dict[int, list[tuple[int, int]]] = {}
+        for lane, lo, hi in ranges:
+            by_lane.setdefault(lane, []).append((lo, hi))
+        return [r for r in self._query(select, head)
+                if any(lo <= r[1] <= hi for lo, hi in by_lane.get(r[0], ()))]
+
+    def _doc_number(self, dk: Any) -> int | None:
+        found = self._doc_ids.get(dk)
+        if found is None:
+            rows = self._query("SELECT id FROM cdb_doc WHERE attachment = ? AND instance = ? AND concept = ?", dk)
+            if not rows:
+                return None
+            found = self._doc_ids[dk] = rows[0][0]
+        return found
+
+    def touches(self, dk: Any, ranges: Ranges) -> list[tuple[int, int, bytes, bool]]:
+        doc = self._doc_number(dk)
+        if doc is None or not ranges:
+            return []
+        rows = self._ranged("SELECT t.lane, t.seq, d.commit_id, t.has_set FROM cdb_touch t "
+                            "JOIN ds_commit d ON d.rowid = t.commit_rowid WHERE t.doc = ?", "t", (doc,), ranges)
+        return [(lane, seq, bytes.fromhex(cid), bool(has_set)) for lane, seq, cid, has_set in rows]
+
+    def flips(self, ranges: Ranges) -> list[tuple[int, int, bytes, int, Any]]:
+        if not ranges:
+            return []
+        rows = self._ranged("SELECT f.lane, f.seq, d.commit_id, f.type, f.target_lane, f.target_seq "
+                            "FROM cdb_flip f JOIN ds_commit d ON d.rowid = f.commit_rowid WHERE 1 = ?",
+                            "f", (1,), ranges)
+        return [(lane, seq, bytes.fromhex(cid), kind, None if tl is None else (tl, ts))
+                for lane, seq, cid, kind, tl, ts in rows]
+
+    def snapshots(self, dk: Any, ranges: Ranges) -> list[tuple[int, int, bytes, bytes]]:
+        doc = self._doc_number(dk)
+        if doc is None or not ranges:
+            return []
+        rows = self._ranged("SELECT s.lane, s.seq, d.commit_id, s.data FROM cdb_snapshot s "
+                            "JOIN ds_commit d ON d.rowid = s.commit_rowid WHERE s.doc = ?", "s", (doc,), ranges)
+        return [(lane, seq, bytes.fromhex(cid), bytes(data)) for lane, seq, cid, data in rows]
+
+    def doc_keys(self, attachment_rid: bytes | None) -> list[Any]:
+        if attachment_rid is None:
+            rows = self._query("SELECT attachment, instance, concept FROM cdb_doc ORDER BY id")
+        else:
+            rows = self._query("SELECT attachment, instance, concept FROM cdb_doc WHERE attachment = ? ORDER BY id",
+                               (attachment_rid,))
+        return [(bytes(a), bytes(i), bytes(c)) for a, i, c in rows]
+
+    def head_ids(self) -> list[bytes]:
+        """The last commit of every lane that no other lane starts from and no merge targets.
+        A lane whose last commit is gone (deleted by another program) makes this raise
+        LookupError: the caller rebuilds."""
+        rows = self._query(
+            "SELECT d.commit_id FROM cdb_lane l LEFT JOIN ds_commit d ON d.rowid = l.tip "
+            "WHERE NOT EXISTS (SELECT 1 FROM cdb_lane b WHERE b.base_lane = l.id AND b.base_seq = l.length - 1) "
+            f"AND NOT EXISTS (SELECT 1 FROM cdb_flip f WHERE f.type = {MERGE} AND f.target_lane = l.id "
+            "AND f.target_seq = l.length - 1)")
+        if any(r[0] is None for r in rows):
+            raise LookupError("a lane's last commit is missing")
+        return [bytes.fromhex(r[0]) for r in rows]
+
+    def last_commit_id(self) -> bytes | None:
+        rows = self._query("SELECT d.commit_id FROM cdb_tip t JOIN ds_commit d ON d.rowid = t.last_rowid")
+        return bytes.fromhex(rows[0][0]) if rows else None
+
+    def first_commit_id(self) -> bytes | None:
+        rows = self._query("SELECT commit_id FROM ds_commit ORDER BY rowid LIMIT 1")
+        return bytes.fromhex(rows[0][0]) if rows else None
+
+    # --- catching up with commits written by other programs ---------------------------------
+    def pending(self, limit: int) -> list[tuple[int, CommitData]]:
+        """Commits not indexed yet, in rowid order (at most ``limit``): (rowid, commit). Wipes
+        the read tables first when another program deleted commits they describe."""
+        from commitdb.storage.sqlite import commit_rows  # one decoder of ds_commit rows
+
+        upto = self._query("SELECT upto FROM cdb_tip WHERE id = 0")[0][0]
+        if upto > 0:
+            top = self._query("SELECT max(rowid) FROM ds_commit")[0][0] or 0
+            at = self._query("SELECT d.commit_id, c.tag FROM cdb_commit c LEFT JOIN ds_commit d ON d.rowid = c.rowid "
+                             "WHERE c.rowid = ?", (upto,))
+            if top < upto or (at and (at[0][0] is None or tag_of(bytes.fromhex(at[0][0])) != at[0][1])):
+                self.wipe()
+                upto = 0
+        rows = self._query("SELECT commit_id, parent_id, timestamp, label, type, target_id, data, rowid "
+                           "FROM ds_commit WHERE rowid > ? ORDER BY rowid LIMIT ?", (upto, limit))
+        return list(zip([r[7] for r in rows], commit_rows(rows)))
+
+    def rows_of(self, commit_ids: list[bytes]) -> list[tuple[int, CommitData]]:
+        """(rowid, commit) of the stored commits among ``commit_ids``."""
+        from commitdb.storage.sqlite import commit_rows
+
+        out: list[tuple[int, CommitData]] = []
+        hex_ids = [c.hex() for c in commit_ids]
+        for start in range(0, len(hex_ids), 500):
+            chunk = hex_ids[start:start + 500]
+            rows = self._query("SELECT commit_id, parent_id, timestamp, label, type, target_id, data, rowid "
+                               f"FROM ds_commit WHERE commit_id IN ({','.join('?' * len(chunk))})", chunk)
+            out += zip([r[7] for r in rows], commit_rows(rows))
+        return out
+
+    def wipe(self) -> None:
+        """Forget every placement and index row (a new epoch); ``pending`` then lists every commit."""
+        with self._backend._write("rebuilding the read index") as conn:
+            self.wipe_in(conn)
+
+    def wipe_in(self, conn: sqlite3.Connection) -> None:
+        epoch = conn.execute("SELECT epoch FROM cdb_tip WHERE id = 0").fetchone()[0]
+        for table in TABLES[1:]:
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("UPDATE cdb_tip SET epoch = ?, upto = 0, last_rowid = 0, last_ts = -1e308", (epoch + 1,))
+        self._doc_ids.clear()
+        self._prefix.clear()
+
+    def index_pending(self, rows: list[tuple[int, CommitData, list[tuple[Any, bool]] | None]], upto: int) -> None:
+        """Place and index commits found by ``pending`` (parents and targets first), then move
+        ``upto`` to the last rowid the caller went through."""
+        with self._backend._write("indexing commits") as conn:
+            for rowid, commit, entries in rows:
+                if conn.execute("SELECT 1 FROM cdb_commit WHERE rowid = ?", (rowid,)).fetchone() is None:
+                    self._place(conn, rowid, commit.header(), entries)
+            tip = conn.execute("SELECT upto, last_rowid, last_ts FROM cdb_tip WHERE id = 0").fetchone()
+            last_rowid, last_ts = tip[1], tip[2]
+            for rowid, commit, _ in rows:
+                ts = commit.header().ts
+                if ts > last_ts or (ts == last_ts and rowid > last_rowid):
+                    last_rowid, last_ts = rowid, ts
+            conn.execute("UPDATE cdb_tip SET upto = ?, last_rowid = ?, last_ts = ?",
+                         (max(upto, tip[0]), last_rowid, last_ts))
+
+    # --- writing (inside the caller's transaction) ---------------------------------------------
+    def on_insert(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader,
+                  entries: list[tuple[Any, bool]] | None) -> None:
+        """Index a commit just stored at ``rowid`` (when everything before it is indexed)."""
+        if conn.execute("SELECT 1 FROM cdb_dangling WHERE missing = ? LIMIT 1", (h.id.hex(),)).fetchone():
+            self.wipe_in(conn)  # a commit others were placed without: place everything again
+        tip = conn.execute("SELECT upto, last_rowid, last_ts FROM cdb_tip WHERE id = 0").fetchone()
+        upto, last_rowid, last_ts = tip
+        if h.ts >= last_ts:
+            last_rowid, last_ts = rowid, h.ts
+        if (entries is not None or h.type_code != MUTATIONS) and rowid == upto + 1:
+            self._place(conn, rowid, h, entries)
+            upto = rowid
+        conn.execute("UPDATE cdb_tip SET upto = ?, last_rowid = ?, last_ts = ? WHERE id = 0",
+                     (upto, last_rowid, last_ts))
+
+    def _placement_in(self, conn: sqlite3.Connection, commit_id: bytes) -> tuple[int, int, int] | None:
+        row = conn.execute("SELECT c.lane, c.seq, l.length FROM ds_commit d JOIN cdb_commit c ON c.rowid = d.rowid "
+                           "JOIN cdb_lane l ON l.id = c.lane WHERE d.commit_id = ?", (commit_id.hex(),)).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def _lin_in(self, conn: sqlite3.Connection, lane: int, seq: int) -> Ranges:
+        def prefix_of(x: int) -> Ranges:
+            found = self._prefix.get(x)
+            if found is None:
+                r = conn.execute("SELECT base_lane, base_seq, extra FROM cdb_lane WHERE id = ?", (x,)).fetchone()
+                row = LaneRow(None if r[0] is None else (r[0], r[1]), unpack_ranges(r[2]), 0, ZERO_ID)
+                found = self._prefix[x] = lane_prefix(row, lambda a, b: self._lin_in(conn, a, b))
+            return found
+
+        return lin_ranges(lane, seq, prefix_of)
+
+    def _place(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader,
+               entries: list[tuple[Any, bool]] | None) -> None:
+        epoch = conn.execute("SELECT epoch FROM cdb_tip WHERE id = 0").fetchone()[0]
+        if epoch != self._prefix_epoch:
+            self._prefix.clear()
+            self._prefix_epoch = epoch
+        parent = self._placement_in(conn, h.parent) if h.parent != ZERO_ID else None
+        if h.parent != ZERO_ID and parent is None:
+            conn.execute("INSERT OR IGNORE INTO cdb_dangling VALUES (?, ?)", (h.parent.hex(), rowid))
+        target = self._placement_in(conn, h.target) if h.type_code != MUTATIONS else None
+        if h.type_code != MUTATIONS and target is None:
+            conn.execute("INSERT OR IGNORE INTO cdb_dangling VALUES (?, ?)", (h.target.hex(), rowid))
+        is_merge = h.type_code == MERGE
+        parent_lin = self._lin_in(conn, parent[0], parent[1]) if parent is not None and is_merge else ()
+        target_lin = self._lin_in(conn, target[0], target[1]) if target is not None and is_merge else None
+        p = place(None if parent is None else parent[:2], 0 if parent is None else parent[2], is_merge,
+                  parent_lin, target_lin)
+        if p.lane is None:
+            base_lane, base_seq = p.base if p.base is not None else (None, None)
+            lane = conn.execute("INSERT INTO cdb_lane (base_lane, base_seq, extra, length, tip) VALUES (?, ?, ?, 1, ?)",
+                                (base_lane, base_seq, pack_ranges(p.extra) if p.extra else None, rowid)).lastrowid
+        else:
+            lane = p.lane
+            conn.execute("UPDATE cdb_lane SET length = ?, tip = ? WHERE id = ?", (p.seq + 1, rowid, lane))
+        conn.execute("INSERT INTO cdb_commit (rowid, tag, lane, seq) VALUES (?, ?, ?, ?)",
+                     (rowid, tag_of(h.id), lane, p.seq))
+        if entries:
+            conn.executemany("INSERT OR REPLACE INTO cdb_touch VALUES (?, ?, ?, ?, ?)",
+                             [(self._doc_in(conn, dk), lane, p.seq, rowid, 1 if has_set else 0)
+                              for dk, has_set in entries])
+        if h.type_code != MUTATIONS:
+            conn.execute("INSERT OR REPLACE INTO cdb_flip VALUES (?, ?, ?, ?, ?, ?)",
+                         (lane, p.seq, rowid, h.type_code, *(target[:2] if target is not None else (None, None))))
+
+    def _doc_in(self, conn: sqlite3.Connection, dk: Any) -> int:
+        found = self._doc_ids.get(dk)
+        if found is None:
+            conn.execute("INSERT OR IGNORE INTO cdb_doc (attachment, instance, concept) VALUES (?, ?, ?)", dk)
+            found = conn.execute("SELECT id FROM cdb_doc WHERE attachment = ? AND instance = ? AND concept = ?",
+                                 dk).fetchone()[0]
+            self._doc_ids[dk] = found
+        return found
+
+    def forget_cached_numbers(self) -> None:
+        """After a rollback: document numbers and lane prefixes handed out in it are gone."""
+        self._doc_ids.clear()
+        self._prefix.clear()
+
+    def on_delete(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader) -> None:
+        """Before a head's row is deleted: shorten its lane and drop its rows."""
+        row = conn.execute("SELECT lane, seq FROM cdb_commit WHERE rowid = ?", (rowid,)).fetchone()
+        if row is not None:
+            lane, seq = row
+            conn.execute("DELETE FROM cdb_commit WHERE rowid = ?", (rowid,))
+            for table in ("cdb_touch", "cdb_snapshot", "cdb_flip"):
+                conn.execute(f"DELETE FROM {table} WHERE lane = ? AND seq = ?", (lane, seq))
+            conn.execute("DELETE FROM cdb_dangling WHERE commit_rowid = ?", (rowid,))
+            if seq == 0:
+                conn.execute("DELETE FROM cdb_lane WHERE id = ?", (lane,))
+            else:
+                conn.execute("UPDATE cdb_lane SET length = ?, tip = (SELECT rowid FROM ds_commit WHERE commit_id = ?) "
+                             "WHERE id = ?", (seq, h.parent.hex(), lane))
+        upto, last_rowid = conn.execute("SELECT upto, last_rowid FROM cdb_tip WHERE id = 0").fetchone()
+        top = conn.execute("SELECT max(rowid) FROM ds_commit").fetchone()[0]
+        if rowid == top and upto >= rowid:
+            upto = rowid - 1  # the next commit may reuse this rowid
+        if last_rowid == rowid:
+            best = conn.execute("SELECT rowid, timestamp FROM ds_commit WHERE rowid != ? "
+                                "ORDER BY timestamp DESC, rowid DESC LIMIT 1", (rowid,)).fetchone()
+            conn.execute("UPDATE cdb_tip SET last_rowid = ?, last_ts = ?",
+                         (best[0], best[1]) if best else (0, -1e308))
+        conn.execute("UPDATE cdb_tip SET upto = ?", (upto,))
+
+    def save_snapshots(self, rows: list[tuple[Any, bytes, bytes]]) -> None:
+        if not rows or self._backend.is_readonly():
+            return
+        with self._backend._write("saving document snapshots") as conn:
+            for dk, commit_id, data in rows:
+                at = conn.execute("SELECT c.rowid, c.tag, c.lane, c.seq FROM ds_commit d JOIN cdb_commit c "
+                                  "ON c.rowid = d.rowid WHERE d.commit_id = ?", (commit_id.hex(),)).fetchone()
+                if at is None or at[1] != tag_of(commit_id):
+                    continue
+                conn.execute("INSERT OR REPLACE INTO cdb_snapshot VALUES (?, ?, ?, ?, ?)",
+                             (self._doc_in(conn, dk), at[2], at[3], at[0], data))
+
+    def index_rows_by_commit(self, commit_ids: list[bytes]) -> dict[bytes, list[tuple[Any, bool]]]:
+        """commit id -> [(doc key, has Document_Set)] for indexed commits (for remote clients that
+        build their own views). One scan of the touch rows."""
+        placed = self.placements(commit_ids)
+        by_place = {v: k for k, v in placed.items()}
+        out: dict[bytes, list[tuple[Any, bool]]] = {c: [] for c in placed}
+        for att, inst, concept, lane, seq, has_set in self._query(
+                "SELECT d.attachment, d.instance, d.concept, t.lane, t.seq, t.has_set FROM cdb_touch t "
+                "JOIN cdb_doc d ON d.id = t.doc"):
+            cid = by_place.get((lane, seq))
+            if cid is not None:
+                out[cid].append(((bytes(att), bytes(inst), bytes(concept)), bool(has_set)))
+        return out
