@@ -3,92 +3,106 @@
 Typed documents whose every change is an immutable, content-addressed commit of path-level
 mutations in a DAG; time travel; undo/redo; deterministic reduction of concurrent heads.
 Everything of the public API is importable from this package (``from commitdb import *``).
+
+Names are loaded on first use (PEP 562): ``import commitdb`` costs almost nothing, and a
+program pays only for the parts it uses (the DSM parser, the server, sync...).
 """
 
-from commitdb.blobs import BlobInfo, BlobLayout, BlobStatistics, BlobStream
-from commitdb.codec_instancing import StreamCodecInstancing
-from commitdb.database import Commit, CommitDatabase, DefinitionsExtension
-from commitdb.dsm import (
-    Attachment,
-    Definitions,
-    DefinitionsConst,
-    DSMBuilder,
-    DSMDefinitions,
-    DSMParseError,
-    DSMParseReport,
-)
-from commitdb.engine.dag import Dag
-from commitdb.engine.helpers import CommitDatabaseHelper, CommitStateBuilder
-from commitdb.engine.mutable import AttachmentMutating, CommitMutableState
-from commitdb.engine.node import CommitNode
-from commitdb.engine.program import OPCODE_NAMES, CommitOpcode, CommitProgram
-from commitdb.engine.state import AttachmentGetting, CommitState, EvalAction
-from commitdb.errors import (
-    BlobNotFoundError,
-    CommitDBError,
-    CommitError,
-    CommitNotFoundError,
-    ConnectionFailedError,
-    CorruptedDataError,
-    DatabaseBusyError,
-    DatabaseClosedError,
-    DatabaseExistsError,
-    DefinitionsConflictError,
-    DefinitionsError,
-    DSMError,
-    DSMSourceError,
-    DSMSourceNotFoundError,
-    FrameTooLargeError,
-    IncompatibleDatabaseError,
-    IntegrityError,
-    KeyTypeError,
-    MissingBlobError,
-    NotAHeadError,
-    NotFoundError,
-    NotMergeableError,
-    OperationError,
-    PathError,
-    ProtocolError,
-    RangeError,
-    ReadOnlyError,
-    RemoteError,
-    StorageError,
-    TypeMismatchError,
-    UnknownAttachmentError,
-    UnknownEnumCaseError,
-    UnknownFieldError,
-    ValidationError,
-    VersionMismatchError,
-)
-from commitdb.flatten import CommitDatabaseFlattener
-from commitdb.net.server import CommitDatabaseServer
-from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, CommitHeader
-from commitdb.storage.memory import MemoryBackend
-from commitdb.store import CommitStore, CommitStoreNotifying
-from commitdb.sync import CommitSynchronizer, CommitSynchronizerInfo, CommitSynchronizerInfoTransmit
-from commitdb.values import *  # noqa: F403 - the value system is part of the public API
-from commitdb.values import __all__ as _value_names
-from commitdb.values.path import Path, PathComponent, PathConst
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    *_value_names,
-    "Attachment", "AttachmentGetting", "AttachmentMutating", "BlobInfo", "BlobLayout", "BlobNotFoundError",
-    "BlobRecord", "BlobStatistics", "BlobStream", "Commit", "CommitDBError", "CommitData", "CommitDatabase",
-    "CommitDatabaseFlattener", "CommitDatabaseHelper", "CommitDatabaseServer", "CommitDatabasing",
-    "CommitSynchronizer", "CommitSynchronizerInfo", "CommitSynchronizerInfoTransmit", "CommitError",
-    "CommitHeader", "CommitMutableState",
-    "CommitNode", "CommitNotFoundError", "CommitOpcode", "CommitProgram", "CommitState", "CommitStateBuilder",
-    "CommitStore", "CommitStoreNotifying", "ConnectionFailedError", "CorruptedDataError", "DSMBuilder",
-    "DSMDefinitions", "DSMError", "DSMParseError", "DSMParseReport", "Dag", "DatabaseBusyError",
-    "DatabaseClosedError", "DatabaseExistsError", "Definitions", "DefinitionsConflictError",
-    "DefinitionsConst", "DefinitionsError", "DefinitionsExtension", "EvalAction", "FrameTooLargeError",
-    "IncompatibleDatabaseError", "IntegrityError", "KeyTypeError", "MemoryBackend", "MissingBlobError",
-    "NotAHeadError", "NotFoundError", "NotMergeableError", "OPCODE_NAMES", "OperationError", "Path",
-    "PathComponent", "PathConst", "PathError", "ProtocolError", "RangeError", "ReadOnlyError", "RemoteError",
-    "StorageError", "StreamCodecInstancing", "TypeMismatchError", "UnknownAttachmentError", "UnknownFieldError",
-    "DSMSourceError", "DSMSourceNotFoundError",
-    "UnknownEnumCaseError", "ValidationError", "VersionMismatchError",
-]
+# module -> the public names it provides
+_MODULES: dict[str, tuple[str, ...]] = {
+    "commitdb.blobs": (
+        "BlobInfo", "BlobLayout", "BlobStatistics", "BlobStream",
+    ),
+    "commitdb.codec_instancing": (
+        "StreamCodecInstancing",
+    ),
+    "commitdb.database": (
+        "Commit", "CommitDatabase", "DefinitionsExtension",
+    ),
+    "commitdb.dsm": (
+        "Attachment", "Definitions", "DefinitionsConst", "DSMBuilder", "DSMDefinitions", "DSMParseError",
+        "DSMParseReport",
+    ),
+    "commitdb.engine.dag": (
+        "Dag",
+    ),
+    "commitdb.engine.helpers": (
+        "CommitDatabaseHelper", "CommitStateBuilder",
+    ),
+    "commitdb.engine.mutable": (
+        "AttachmentMutating", "CommitMutableState",
+    ),
+    "commitdb.engine.node": (
+        "CommitNode",
+    ),
+    "commitdb.engine.program": (
+        "OPCODE_NAMES", "CommitOpcode", "CommitProgram",
+    ),
+    "commitdb.engine.state": (
+        "AttachmentGetting", "CommitState", "EvalAction",
+    ),
+    "commitdb.errors": (
+        "BlobNotFoundError", "CommitDBError", "CommitError", "CommitNotFoundError", "ConnectionFailedError",
+        "CorruptedDataError", "DatabaseBusyError", "DatabaseClosedError", "DatabaseExistsError",
+        "DefinitionsConflictError", "DefinitionsError", "DSMError", "DSMSourceError", "DSMSourceNotFoundError",
+        "FrameTooLargeError", "IncompatibleDatabaseError", "IntegrityError", "KeyTypeError", "MissingBlobError",
+        "NotAHeadError", "NotFoundError", "NotMergeableError", "OperationError", "PathError", "ProtocolError",
+        "RangeError", "ReadOnlyError", "RemoteError", "StorageError", "TypeMismatchError", "UnknownAttachmentError",
+        "UnknownEnumCaseError", "UnknownFieldError", "ValidationError", "VersionMismatchError",
+    ),
+    "commitdb.flatten": (
+        "CommitDatabaseFlattener",
+    ),
+    "commitdb.net.server": (
+        "CommitDatabaseServer",
+    ),
+    "commitdb.storage.base": (
+        "BlobRecord", "CommitData", "CommitDatabasing", "CommitHeader",
+    ),
+    "commitdb.storage.memory": (
+        "MemoryBackend",
+    ),
+    "commitdb.store": (
+        "CommitStore", "CommitStoreNotifying",
+    ),
+    "commitdb.sync": (
+        "CommitSynchronizer", "CommitSynchronizerInfo", "CommitSynchronizerInfoTransmit",
+    ),
+    "commitdb.values.path": (
+        "Path", "PathComponent", "PathConst",
+    ),
+    "commitdb.values": (
+        "NameSpace", "Type", "TypeAny", "TypeAnyConcept", "TypeBlob", "TypeBlobId", "TypeBool", "TypeClub",
+        "TypeCommitId", "TypeConcept", "TypeDouble", "TypeEnumeration", "TypeEnumerationCase",
+        "TypeEnumerationDescriptor", "TypeFloat", "TypeInt16", "TypeInt32", "TypeInt64", "TypeInt8", "TypeKey",
+        "TypeMap", "TypeMat", "TypeOptional", "TypeSet", "TypeString", "TypeStructure", "TypeStructureDescriptor",
+        "TypeStructureField", "TypeTuple", "TypeUInt16", "TypeUInt32", "TypeUInt64", "TypeUInt8", "TypeUUId",
+        "TypeVariant", "TypeVec", "TypeVector", "TypeVoid", "TypeXArray", "Value", "ValueAny", "ValueBlob",
+        "ValueBlobId", "ValueBool", "ValueCommitId", "ValueDouble", "ValueEnumeration", "ValueFloat", "ValueInt16",
+        "ValueInt32", "ValueInt64", "ValueInt8", "ValueKey", "ValueMap", "ValueMat", "ValueOptional", "ValueSet",
+        "ValueString", "ValueStructure", "ValueTuple", "ValueUInt16", "ValueUInt32", "ValueUInt64", "ValueUInt8",
+        "ValueUUId", "ValueVariant", "ValueVec", "ValueVector", "ValueVoid", "ValueXArray",
+    ),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'commitdb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -5,9 +5,10 @@ refer to commits by their rowid in ``ds_commit`` (compact), documents by a numbe
 ``cdb_doc``, and commits' places by ``(lane, seq)``:
 
 - ``cdb_tip``: one row — layout version, epoch (bumped when everything is rebuilt), ``upto``
-  (every commit with a rowid up to it is placed and indexed) and the last commit by timestamp;
-- ``cdb_commit``: rowid -> (tag, lane, seq); the tag (first 4 bytes of the id) proves the row
-  belongs to the commit now at that rowid;
+  (every commit with a rowid up to it is placed and indexed) with the id of the commit at that
+  rowid (another program deleting it and reusing its rowid is noticed) and the last commit by
+  timestamp;
+- ``cdb_commit``: rowid -> (lane, seq);
 - ``cdb_lane``: lane -> base placement, extra ranges, length, rowid of the last commit;
 - ``cdb_touch``: (doc, lane, seq) -> commit rowid, has Document_Set — a range scan per document;
 - ``cdb_flip``: (lane, seq) -> the Disable/Enable/Merge commit and its target's placement;
@@ -31,12 +32,12 @@ from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, CommitData, CommitH
 from commitdb.storage.lanes import LaneRow, Ranges, lane_prefix, lin_ranges, place
 from commitdb.storage.readindex import ReadIndex
 
-LAYOUT = 2
+LAYOUT = 3
 TABLES = ("cdb_tip", "cdb_commit", "cdb_lane", "cdb_doc", "cdb_touch", "cdb_flip", "cdb_snapshot", "cdb_dangling")
 SCHEMA = (
     "CREATE TABLE cdb_tip (id INTEGER PRIMARY KEY CHECK (id = 0), layout INTEGER, epoch INTEGER, "
-    "upto INTEGER, last_rowid INTEGER, last_ts REAL)",
-    "CREATE TABLE cdb_commit (rowid INTEGER PRIMARY KEY, tag INTEGER, lane INTEGER, seq INTEGER)",
+    "upto INTEGER, upto_id BLOB, last_rowid INTEGER, last_ts REAL)",
+    "CREATE TABLE cdb_commit (rowid INTEGER PRIMARY KEY, lane INTEGER, seq INTEGER)",
     "CREATE TABLE cdb_lane (id INTEGER PRIMARY KEY, base_lane INTEGER, base_seq INTEGER, extra BLOB, "
     "length INTEGER, tip INTEGER)",
     "CREATE INDEX cdb_lane_base ON cdb_lane (base_lane, base_seq)",
@@ -51,14 +52,9 @@ SCHEMA = (
     "PRIMARY KEY (doc, lane, seq)) WITHOUT ROWID",
     "CREATE TABLE cdb_dangling (missing TEXT, commit_rowid INTEGER, PRIMARY KEY (missing, commit_rowid)) "
     "WITHOUT ROWID",
-    "INSERT INTO cdb_tip VALUES (0, 2, 0, 0, 0, -1e308)",
+    "INSERT INTO cdb_tip VALUES (0, 3, 0, 0, NULL, 0, -1e308)",
 )
 RANGE_QUERY_LIMIT = 8  # more ranges than this: one scan of the document's rows, filtered here
-
-
-def tag_of(commit_id: bytes) -> int:
-    """The first four bytes of a commit id: proves which commit a cache row belongs to."""
-    return int.from_bytes(commit_id[:4], "big")
 
 
 def pack_ranges(ranges: Ranges) -> bytes:
@@ -98,6 +94,8 @@ class SQLiteReadIndex(ReadIndex):
         self._doc_ids: dict[Any, int] = {}
         self._prefix: dict[int, Ranges] = {}
         self._prefix_epoch = -1
+        # Placements made by this connection (answered without a query; dropped on rollback).
+        self._recent: dict[bytes, tuple[int, int]] = {}
 
     # --- reading -------------------------------------------------------------------------------
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
@@ -107,17 +105,21 @@ class SQLiteReadIndex(ReadIndex):
         return int(self._query("SELECT epoch FROM cdb_tip WHERE id = 0")[0][0])
 
     def placements(self, commit_ids: Iterable[bytes]) -> dict[bytes, tuple[int, int]]:
-        ids = [c.hex() for c in commit_ids]
         out: dict[bytes, tuple[int, int]] = {}
+        ids = []
+        for c in commit_ids:
+            found = self._recent.get(c)
+            if found is not None:
+                out[c] = found
+            else:
+                ids.append(c.hex())
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             rows = self._query(
-                "SELECT d.commit_id, c.tag, c.lane, c.seq FROM ds_commit d JOIN cdb_commit c ON c.rowid = d.rowid "
+                "SELECT d.commit_id, c.lane, c.seq FROM ds_commit d JOIN cdb_commit c ON c.rowid = d.rowid "
                 f"WHERE d.commit_id IN ({','.join('?' * len(chunk))})", chunk)
-            for hex_id, tag, lane, seq in rows:
-                cid = bytes.fromhex(hex_id)
-                if tag == tag_of(cid):
-                    out[cid] = (lane, seq)
+            for hex_id, lane, seq in rows:
+                out[bytes.fromhex(hex_id)] = (lane, seq)
         return out
 
     def lane_rows(self, lanes: Iterable[int]) -> dict[int, LaneRow]:
@@ -217,12 +219,11 @@ class SQLiteReadIndex(ReadIndex):
         the read tables first when another program deleted commits they describe."""
         from commitdb.storage.sqlite import commit_rows  # one decoder of ds_commit rows
 
-        upto = self._query("SELECT upto FROM cdb_tip WHERE id = 0")[0][0]
+        upto, upto_id = self._query("SELECT upto, upto_id FROM cdb_tip WHERE id = 0")[0]
         if upto > 0:
             top = self._query("SELECT max(rowid) FROM ds_commit")[0][0] or 0
-            at = self._query("SELECT d.commit_id, c.tag FROM cdb_commit c LEFT JOIN ds_commit d ON d.rowid = c.rowid "
-                             "WHERE c.rowid = ?", (upto,))
-            if top < upto or (at and (at[0][0] is None or tag_of(bytes.fromhex(at[0][0])) != at[0][1])):
+            at = self._query("SELECT commit_id FROM ds_commit WHERE rowid = ?", (upto,))
+            if top < upto or (at and upto_id is not None and bytes.fromhex(at[0][0]) != upto_id):
                 self.wipe()
                 upto = 0
         rows = self._query("SELECT commit_id, parent_id, timestamp, label, type, target_id, data, rowid "
@@ -251,14 +252,17 @@ class SQLiteReadIndex(ReadIndex):
         epoch = conn.execute("SELECT epoch FROM cdb_tip WHERE id = 0").fetchone()[0]
         for table in TABLES[1:]:
             conn.execute(f"DELETE FROM {table}")
-        conn.execute("UPDATE cdb_tip SET epoch = ?, upto = 0, last_rowid = 0, last_ts = -1e308", (epoch + 1,))
+        conn.execute("UPDATE cdb_tip SET epoch = ?, upto = 0, upto_id = NULL, last_rowid = 0, last_ts = -1e308",
+                     (epoch + 1,))
         self._doc_ids.clear()
         self._prefix.clear()
+        self._recent.clear()
 
     def index_pending(self, rows: list[tuple[int, CommitData, list[tuple[Any, bool]] | None]], upto: int) -> None:
         """Place and index commits found by ``pending`` (parents and targets first), then move
         ``upto`` to the last rowid the caller went through."""
         with self._backend._write("indexing commits") as conn:
+            self._check_epoch(conn.execute("SELECT epoch FROM cdb_tip WHERE id = 0").fetchone()[0])
             for rowid, commit, entries in rows:
                 if conn.execute("SELECT 1 FROM cdb_commit WHERE rowid = ?", (rowid,)).fetchone() is None:
                     self._place(conn, rowid, commit.header(), entries)
@@ -268,24 +272,30 @@ class SQLiteReadIndex(ReadIndex):
                 ts = commit.header().ts
                 if ts > last_ts or (ts == last_ts and rowid > last_rowid):
                     last_rowid, last_ts = rowid, ts
-            conn.execute("UPDATE cdb_tip SET upto = ?, last_rowid = ?, last_ts = ?",
-                         (max(upto, tip[0]), last_rowid, last_ts))
+            upto = max(upto, tip[0])
+            at = conn.execute("SELECT commit_id FROM ds_commit WHERE rowid = ?", (upto,)).fetchone()
+            conn.execute("UPDATE cdb_tip SET upto = ?, upto_id = ?, last_rowid = ?, last_ts = ?",
+                         (upto, bytes.fromhex(at[0]) if at else None, last_rowid, last_ts))
 
     # --- writing (inside the caller's transaction) ---------------------------------------------
     def on_insert(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader,
                   entries: list[tuple[Any, bool]] | None) -> None:
         """Index a commit just stored at ``rowid`` (when everything before it is indexed)."""
-        if conn.execute("SELECT 1 FROM cdb_dangling WHERE missing = ? LIMIT 1", (h.id.hex(),)).fetchone():
+        upto, last_rowid, last_ts, epoch, awaited = conn.execute(
+            "SELECT upto, last_rowid, last_ts, epoch, EXISTS (SELECT 1 FROM cdb_dangling WHERE missing = ?) "
+            "FROM cdb_tip WHERE id = 0", (h.id.hex(),)).fetchone()
+        if awaited:
             self.wipe_in(conn)  # a commit others were placed without: place everything again
-        tip = conn.execute("SELECT upto, last_rowid, last_ts FROM cdb_tip WHERE id = 0").fetchone()
-        upto, last_rowid, last_ts = tip
+            upto, epoch = 0, epoch + 1
+        self._check_epoch(epoch)
         if h.ts >= last_ts:
             last_rowid, last_ts = rowid, h.ts
         if (entries is not None or h.type_code != MUTATIONS) and rowid == upto + 1:
             self._place(conn, rowid, h, entries)
-            upto = rowid
-        conn.execute("UPDATE cdb_tip SET upto = ?, last_rowid = ?, last_ts = ? WHERE id = 0",
-                     (upto, last_rowid, last_ts))
+            conn.execute("UPDATE cdb_tip SET upto = ?, upto_id = ?, last_rowid = ?, last_ts = ? WHERE id = 0",
+                         (rowid, h.id, last_rowid, last_ts))
+        else:
+            conn.execute("UPDATE cdb_tip SET last_rowid = ?, last_ts = ? WHERE id = 0", (last_rowid, last_ts))
 
     def _placement_in(self, conn: sqlite3.Connection, commit_id: bytes) -> tuple[int, int, int] | None:
         row = conn.execute("SELECT c.lane, c.seq, l.length FROM ds_commit d JOIN cdb_commit c ON c.rowid = d.rowid "
@@ -305,10 +315,6 @@ class SQLiteReadIndex(ReadIndex):
 
     def _place(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader,
                entries: list[tuple[Any, bool]] | None) -> None:
-        epoch = conn.execute("SELECT epoch FROM cdb_tip WHERE id = 0").fetchone()[0]
-        if epoch != self._prefix_epoch:
-            self._prefix.clear()
-            self._prefix_epoch = epoch
         parent = self._placement_in(conn, h.parent) if h.parent != ZERO_ID else None
         if h.parent != ZERO_ID and parent is None:
             conn.execute("INSERT OR IGNORE INTO cdb_dangling VALUES (?, ?)", (h.parent.hex(), rowid))
@@ -327,8 +333,10 @@ class SQLiteReadIndex(ReadIndex):
         else:
             lane = p.lane
             conn.execute("UPDATE cdb_lane SET length = ?, tip = ? WHERE id = ?", (p.seq + 1, rowid, lane))
-        conn.execute("INSERT INTO cdb_commit (rowid, tag, lane, seq) VALUES (?, ?, ?, ?)",
-                     (rowid, tag_of(h.id), lane, p.seq))
+        conn.execute("INSERT INTO cdb_commit (rowid, lane, seq) VALUES (?, ?, ?)", (rowid, lane, p.seq))
+        if len(self._recent) > 4096:
+            self._recent.clear()
+        self._recent[h.id] = (lane, p.seq)
         if entries:
             conn.executemany("INSERT OR REPLACE INTO cdb_touch VALUES (?, ?, ?, ?, ?)",
                              [(self._doc_in(conn, dk), lane, p.seq, rowid, 1 if has_set else 0)
@@ -347,12 +355,24 @@ class SQLiteReadIndex(ReadIndex):
         return found
 
     def forget_cached_numbers(self) -> None:
-        """After a rollback: document numbers and lane prefixes handed out in it are gone."""
+        """After a rollback: document numbers, lane prefixes and placements made in it are gone."""
         self._doc_ids.clear()
         self._prefix.clear()
+        self._recent.clear()
+
+    def _check_epoch(self, epoch: int) -> None:
+        """Cached lane prefixes and placements belong to one epoch of the tables."""
+        if epoch != self._prefix_epoch:
+            self._prefix.clear()
+            self._recent.clear()
+            self._prefix_epoch = epoch
 
     def on_delete(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader) -> None:
-        """Before a head's row is deleted: shorten its lane and drop its rows."""
+        """Before a head's row is deleted: shorten its lane and drop its rows. A new epoch tells
+        every reader to drop cached placements (a lane number may be reused)."""
+        self._recent.pop(h.id, None)
+        self._prefix.clear()
+        conn.execute("UPDATE cdb_tip SET epoch = epoch + 1")
         row = conn.execute("SELECT lane, seq FROM cdb_commit WHERE rowid = ?", (rowid,)).fetchone()
         if row is not None:
             lane, seq = row
@@ -369,6 +389,8 @@ class SQLiteReadIndex(ReadIndex):
         top = conn.execute("SELECT max(rowid) FROM ds_commit").fetchone()[0]
         if rowid == top and upto >= rowid:
             upto = rowid - 1  # the next commit may reuse this rowid
+            before = conn.execute("SELECT commit_id FROM ds_commit WHERE rowid = ?", (upto,)).fetchone()
+            conn.execute("UPDATE cdb_tip SET upto_id = ?", (bytes.fromhex(before[0]) if before else None,))
         if last_rowid == rowid:
             best = conn.execute("SELECT rowid, timestamp FROM ds_commit WHERE rowid != ? "
                                 "ORDER BY timestamp DESC, rowid DESC LIMIT 1", (rowid,)).fetchone()
@@ -381,12 +403,12 @@ class SQLiteReadIndex(ReadIndex):
             return
         with self._backend._write("saving document snapshots") as conn:
             for dk, commit_id, data in rows:
-                at = conn.execute("SELECT c.rowid, c.tag, c.lane, c.seq FROM ds_commit d JOIN cdb_commit c "
+                at = conn.execute("SELECT c.rowid, c.lane, c.seq FROM ds_commit d JOIN cdb_commit c "
                                   "ON c.rowid = d.rowid WHERE d.commit_id = ?", (commit_id.hex(),)).fetchone()
-                if at is None or at[1] != tag_of(commit_id):
+                if at is None:
                     continue
                 conn.execute("INSERT OR REPLACE INTO cdb_snapshot VALUES (?, ?, ?, ?, ?)",
-                             (self._doc_in(conn, dk), at[2], at[3], at[0], data))
+                             (self._doc_in(conn, dk), at[1], at[2], at[0], data))
 
     def index_rows_by_commit(self, commit_ids: list[bytes]) -> dict[bytes, list[tuple[Any, bool]]]:
         """commit id -> [(doc key, has Document_Set)] for indexed commits (for remote clients that
