@@ -359,9 +359,10 @@ class ReadViews:
         per = self._snapshots.get(dk)
         return [] if per is None else [(lane, seq, cid, doc, d) for (lane, seq), (cid, doc, d) in per.items()]
 
-    def stored_snapshots(self, dk: Any, ranges: Ranges) -> list[tuple[int, int, bytes, Value | None, int]]:
+    def stored_snapshots(self, dk: Any, ranges: Ranges,
+                         limit: int | None = None) -> list[tuple[int, int, bytes, Value | None, int]]:
         out = []
-        for lane, seq, cid, data in self.read_index().snapshots(dk, ranges):
+        for lane, seq, cid, data in self.read_index().snapshots(dk, ranges, limit):
             try:
                 doc = decode_typed_value(data, self._definitions())
             except CommitDBError:

@@ -229,12 +229,12 @@ class Reference:
 class World:
     """One database with the model, its commits in creation order and a pool of positions."""
 
-    def __init__(self, n_keys: int) -> None:
+    def __init__(self, n_keys: int, db: CommitDatabase | None = None) -> None:
         builder = DSMBuilder()
         builder.append("prop.dsm", MODEL)
         report, _, definitions = builder.parse()
         assert not report.has_error()
-        self.db = CommitDatabase.create_in_memory()
+        self.db = db if db is not None else CommitDatabase.create_in_memory()
         self.db.extend_definitions(definitions)
         ns: dict[str, Any] = {}
         definitions.inject(ns)
@@ -363,8 +363,8 @@ class World:
             self.commit_mutations(data, data.draw(pick))
 
 
-def build_world(data: st.DataObject) -> World:
-    world = World(data.draw(st.integers(2, 3), label="keys"))
+def build_world(data: st.DataObject, db: CommitDatabase | None = None) -> World:
+    world = World(data.draw(st.integers(2, 3), label="keys"), db)
     for _ in range(data.draw(st.integers(3, 25), label="commits")):
         world.step(data)
     return world

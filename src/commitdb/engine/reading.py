@@ -30,6 +30,7 @@ from commitdb.storage.lanes import Positions, Range, Ranges, covers
 from commitdb.values.value import Value
 
 SNAPSHOT_EVERY = 64  # replayed commits between two persisted snapshots of a document
+STORED_FIRST = 4  # stored snapshots looked at first (the latest ones)
 
 
 class ReadPlan:
@@ -103,7 +104,8 @@ class DocumentReader:
 
     def memory_snapshots(self, dk: Any) -> list[tuple[int, int, bytes, Value | None, int]]: ...
 
-    def stored_snapshots(self, dk: Any, ranges: Ranges) -> list[tuple[int, int, bytes, Value | None, int]]: ...
+    def stored_snapshots(self, dk: Any, ranges: Ranges,
+                         limit: int | None = None) -> list[tuple[int, int, bytes, Value | None, int]]: ...
 
     def keep_snapshot(self, dk: Any, lane: int, seq: int, commit_id: bytes, doc: Value | None, distance: int) -> int:
         """Remember a snapshot; returns its new distance (0 when it was persisted)."""
@@ -116,17 +118,13 @@ def rebuild(reader: DocumentReader, plan: ReadPlan, dk: Any,
     since a persisted snapshot). ``at`` is the state's own commit placement, where a snapshot of
     the result may be kept (None for a virtual merge state)."""
     positions = plan.positions
-    best: tuple[int, Value | None, int] | None = None  # (position, doc, distance)
-    for source in (reader.memory_snapshots(dk), None):
-        rows = source if source is not None else reader.stored_snapshots(dk, plan.ranges)
-        for lane, seq, _, doc, distance in rows:
-            p = positions.position(lane, seq)
-            if p is None or (best is not None and p <= best[0]):
-                continue
-            if plan.snapshot_usable(reader.lin_of(lane, seq), p):
-                best = (p, doc, distance)
-        if best is not None:
-            break
+    best = _best_snapshot(plan, reader, reader.memory_snapshots(dk))
+    if best is None:
+        # The latest stored snapshots; all of them only when toggles made none of those usable.
+        latest = reader.stored_snapshots(dk, plan.ranges, STORED_FIRST)
+        best = _best_snapshot(plan, reader, latest)
+        if best is None and len(latest) == STORED_FIRST:
+            best = _best_snapshot(plan, reader, reader.stored_snapshots(dk, plan.ranges))
     index = reader.read_index()
     document_type = reader.document_type(dk)
     if best is not None:
@@ -168,3 +166,16 @@ def rebuild(reader: DocumentReader, plan: ReadPlan, dk: Any,
     if at is not None:
         distance = reader.keep_snapshot(dk, at[0], at[1], at[2], None if doc is None else doc.copy(), distance)
     return doc, distance
+
+
+def _best_snapshot(plan: ReadPlan, reader: DocumentReader,
+                   rows: list[tuple[int, int, bytes, Value | None, int]]) -> tuple[int, Value | None, int] | None:
+    """(position, document, distance) of the latest snapshot among ``rows`` usable for ``plan``."""
+    best: tuple[int, Value | None, int] | None = None
+    for lane, seq, _, doc, distance in rows:
+        p = plan.positions.position(lane, seq)
+        if p is None or (best is not None and p <= best[0]):
+            continue
+        if plan.snapshot_usable(reader.lin_of(lane, seq), p):
+            best = (p, doc, distance)
+    return best

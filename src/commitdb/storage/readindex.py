@@ -54,8 +54,9 @@ class ReadIndex(ABC):
         target's placement (None when the target is not stored)."""
 
     @abstractmethod
-    def snapshots(self, dk: DocKey, ranges: Ranges) -> list[SnapshotRow]:
-        """Stored snapshots of ``dk`` at commits within ``ranges`` (any order)."""
+    def snapshots(self, dk: DocKey, ranges: Ranges, limit: int | None = None) -> list[SnapshotRow]:
+        """Stored snapshots of ``dk`` at commits within ``ranges`` (any order); with ``limit``,
+        at most that many, the latest in the order of ``ranges`` first."""
 
     @abstractmethod
     def save_snapshots(self, rows: list[tuple[DocKey, bytes, bytes]]) -> None:
@@ -82,7 +83,6 @@ class MemoryReadIndex(ReadIndex):
         self._flips: dict[tuple[int, int], tuple[bytes, int, Any]] = {}
         self._base_refs: set[tuple[int, int]] = set()
         self._merge_targets: set[tuple[int, int]] = set()
-        self._snapshots: dict[DocKey, dict[tuple[int, int], tuple[bytes, bytes]]] = {}
         self.missing_refs: set[bytes] = set()  # ids referenced before being placed
 
     def epoch(self) -> int:
@@ -151,9 +151,8 @@ class MemoryReadIndex(ReadIndex):
         return [(lane, seq, cid, kind, target) for (lane, seq), (cid, kind, target) in self._flips.items()
                 if covers(ranges, lane, seq)]
 
-    def snapshots(self, dk: DocKey, ranges: Ranges) -> list[tuple[int, int, bytes, bytes]]:
-        rows = self._snapshots.get(dk, {})
-        return [(lane, seq, cid, data) for (lane, seq), (cid, data) in rows.items() if covers(ranges, lane, seq)]
+    def snapshots(self, dk: DocKey, ranges: Ranges, limit: int | None = None) -> list[tuple[int, int, bytes, bytes]]:
+        return []  # nothing persists in memory: the facade's snapshot cache serves this process
 
     def save_snapshots(self, rows: list[tuple[DocKey, bytes, bytes]]) -> None:
         """Nothing persists in memory: the facade's own snapshot cache serves this process."""

@@ -176,12 +176,21 @@ class SQLiteReadIndex(ReadIndex):
         return [(lane, seq, bytes.fromhex(cid), kind, None if tl is None else (tl, ts))
                 for lane, seq, cid, kind, tl, ts in rows]
 
-    def snapshots(self, dk: Any, ranges: Ranges) -> list[tuple[int, int, bytes, bytes]]:
+    def snapshots(self, dk: Any, ranges: Ranges, limit: int | None = None) -> list[tuple[int, int, bytes, bytes]]:
         doc = self._doc_number(dk)
         if doc is None or not ranges:
             return []
-        rows = self._ranged("SELECT s.lane, s.seq, d.commit_id, s.data FROM cdb_snapshot s "
-                            "JOIN ds_commit d ON d.rowid = s.commit_rowid WHERE s.doc = ?", "s", (doc,), ranges)
+        select = ("SELECT s.lane, s.seq, d.commit_id, s.data FROM cdb_snapshot s "
+                  "JOIN ds_commit d ON d.rowid = s.commit_rowid WHERE s.doc = ?")
+        if limit is None:
+            rows = self._ranged(select, "s", (doc,), ranges)
+        else:  # the newest first, range by range from the end
+            rows = []
+            for lane, lo, hi in reversed(ranges):
+                rows += self._query(f"{select} AND s.lane = ? AND s.seq BETWEEN ? AND ? ORDER BY s.seq DESC LIMIT ?",
+                                    (doc, lane, lo, hi, limit - len(rows)))
+                if len(rows) >= limit:
+                    break
         return [(lane, seq, bytes.fromhex(cid), bytes(data)) for lane, seq, cid, data in rows]
 
     def doc_keys(self, attachment_rid: bytes | None) -> list[Any]:
