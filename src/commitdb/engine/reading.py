@@ -117,7 +117,6 @@ def rebuild(reader: DocumentReader, plan: ReadPlan, dk: Any,
     """The document ``dk`` as the state of ``plan`` sees it, and its distance (commits replayed
     since a persisted snapshot). ``at`` is the state's own commit placement, where a snapshot of
     the result may be kept (None for a virtual merge state)."""
-    positions = plan.positions
     best = _best_snapshot(plan, reader, reader.memory_snapshots(dk))
     if best is None:
         # The latest stored snapshots; all of them only when toggles made none of those usable.
@@ -126,16 +125,38 @@ def rebuild(reader: DocumentReader, plan: ReadPlan, dk: Any,
         if best is None and len(latest) == STORED_FIRST:
             best = _best_snapshot(plan, reader, reader.stored_snapshots(dk, plan.ranges))
     index = reader.read_index()
-    document_type = reader.document_type(dk)
     if best is not None:
         start_position, doc, distance = best
-        touches = index.touches(dk, positions.after(start_position))
-        doc = None if doc is None else doc.copy()
-        from_set = False
-    else:
-        start_position, doc, distance = -1, None, 0
-        touches = index.touches(dk, plan.ranges)
-        from_set = True
+        touches = index.touches(dk, plan.positions.after(start_position))
+        return replay(reader, plan, dk, None if doc is None else doc.copy(), distance, touches, False, at)
+    return replay(reader, plan, dk, None, 0, index.touches(dk, plan.ranges), True, at)
+
+
+def rebuild_many(reader: DocumentReader, plan: ReadPlan, attachment_rid: bytes,
+                 at: tuple[int, int, bytes] | None) -> dict[Any, tuple[Value | None, int]]:
+    """Every document of an attachment as the state of ``plan`` sees it, with few queries: the
+    touches of all its documents at once, their programs in batches. A document touched more
+    than ``SNAPSHOT_EVERY`` times in L(c) is rebuilt alone (from its snapshots)."""
+    touches = reader.read_index().touches_of_attachment(attachment_rid, plan.ranges)
+    short = {dk: rows for dk, rows in touches.items() if len(rows) <= SNAPSHOT_EVERY}
+    reader.prefetch([row[2] for rows in short.values() for row in rows])
+    out = {}
+    for dk, rows in touches.items():
+        if dk in short:
+            out[dk] = replay(reader, plan, dk, None, 0, rows, True, at)
+        else:
+            out[dk] = rebuild(reader, plan, dk, at)
+    return out
+
+
+def replay(reader: DocumentReader, plan: ReadPlan, dk: Any, doc: Value | None, distance: int,
+           touches: list[tuple[int, int, bytes, bool]], from_set: bool,
+           at: tuple[int, int, bytes] | None) -> tuple[Value | None, int]:
+    """Apply, in linearisation order, the opcodes on ``dk`` of the commits ``touches`` (those
+    after ``doc``'s snapshot; with ``from_set``, all of L(c) and replay starts at the last enabled
+    Document_Set). Keeps snapshots where the replay was long; returns (document, distance)."""
+    positions = plan.positions
+    document_type = reader.document_type(dk)
     ordered = sorted((positions.position(lane, seq), lane, seq, cid, has_set) for lane, seq, cid, has_set in touches)
     if from_set:
         # The last enabled, valid Document_Set supersedes everything before it.
@@ -148,7 +169,7 @@ def rebuild(reader: DocumentReader, plan: ReadPlan, dk: Any,
     if not ordered:
         return doc, distance
     reader.prefetch([cid for _, _, _, cid, _ in ordered])
-    for i, (_, lane, seq, cid, _) in enumerate(ordered):
+    for i, (p, lane, seq, cid, _) in enumerate(ordered):
         flag = plan.enabled(lane, seq)
         ops = reader.program_ops(cid, dk)
         if i == 0 and from_set and flag:
@@ -158,15 +179,13 @@ def rebuild(reader: DocumentReader, plan: ReadPlan, dk: Any,
         for op in ops:
             doc = apply_opcode(doc, op, flag, document_type)
         distance += 1
-        if distance >= SNAPSHOT_EVERY and i < len(ordered) - 1:
+        if distance >= SNAPSHOT_EVERY and i < len(ordered) - 1 and plan.snapshot_usable(reader.lin_of(lane, seq), p):
             # A long replay leaves a snapshot behind where it is valid for that commit's own state.
-            p = positions.position(lane, seq)
-            if p is not None and plan.snapshot_usable(reader.lin_of(lane, seq), p):
-                distance = reader.keep_snapshot(dk, lane, seq, cid, None if doc is None else doc.copy(), distance)
-    if at is not None:
+            distance = reader.keep_snapshot(dk, lane, seq, cid, None if doc is None else doc.copy(), distance)
+    if at is not None and (distance >= SNAPSHOT_EVERY or len(ordered) > 1):
+        # Worth keeping: a later read would replay more than one commit to get here again.
         distance = reader.keep_snapshot(dk, at[0], at[1], at[2], None if doc is None else doc.copy(), distance)
     return doc, distance
-
 
 def _best_snapshot(plan: ReadPlan, reader: DocumentReader,
                    rows: list[tuple[int, int, bytes, Value | None, int]]) -> tuple[int, Value | None, int] | None:

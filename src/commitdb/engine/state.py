@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from commitdb.engine.dag import Dag, Linearization
 from commitdb.engine.program import CommitProgram, DocKey
-from commitdb.engine.reading import DocumentReader, ReadPlan, rebuild
+from commitdb.engine.reading import DocumentReader, ReadPlan, rebuild, rebuild_many
 from commitdb.errors import KeyTypeError, UnknownAttachmentError
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitHeader
 from commitdb.values import containers as C
@@ -187,8 +187,11 @@ class CommitState:
 
     def cache_preload(self) -> None:
         """Build every document now (later reads are then plain lookups)."""
-        for dk in self._source.engine_reader().read_index().doc_keys(None):
-            self.document_by_key(dk)
+        plan = self._read_plan()
+        if plan is None:
+            return
+        for attachment in self.definitions().attachments():
+            self._read_all(plan, attachment.rid)
 
     # --- documents -------------------------------------------------------------------------
     def document(self, attachment: Any, key: Any) -> Value | None:
@@ -218,12 +221,24 @@ class CommitState:
     def keys(self, attachment: Any) -> C.ValueSet:
         check_attachment(self.definitions(), attachment)
         result = C.ValueSet(TypeSet(attachment.key_type()))
-        if self._commit_id == ZERO_ID:
+        plan = self._read_plan()
+        if plan is None:
             return result
+        self._read_all(plan, attachment.rid)
         for dk in self._source.engine_reader().read_index().doc_keys(attachment.rid):
             if self.document_by_key(dk) is not None:
                 result.add_value(key_value(self.definitions(), attachment, dk))
         return result
+
+    def _read_all(self, plan: ReadPlan, attachment_rid: bytes) -> None:
+        """Rebuild every document of an attachment not read yet, in bulk."""
+        reader = self._source.engine_reader()
+        built = rebuild_many(reader, plan, attachment_rid, self._at)
+        with self._lock:
+            for dk in reader.read_index().doc_keys(attachment_rid):
+                doc, distance = built.get(dk, (None, 0))  # untouched in L(c): absent
+                self._docs.setdefault(dk, doc)
+                self._distances.setdefault(dk, distance)
 
     def __repr__(self) -> str:
         return f"CommitState({self.raw_commit_id().hex()})"

@@ -49,6 +49,10 @@ class ReadIndex(ABC):
         """The commits within ``ranges`` that touch document ``dk`` (any order)."""
 
     @abstractmethod
+    def touches_of_attachment(self, attachment_rid: bytes, ranges: Ranges) -> dict[DocKey, list[Touch]]:
+        """For every document of an attachment touched within ``ranges``: its touches there."""
+
+    @abstractmethod
     def flips(self, ranges: Ranges) -> list[Flip]:
         """The Disable, Enable and Merge commits within ``ranges`` (any order), each with its
         target's placement (None when the target is not stored)."""
@@ -146,6 +150,14 @@ class MemoryReadIndex(ReadIndex):
         rows = self._touches.get(dk, {})
         return [(lane, seq, cid, has_set) for (lane, seq), (cid, has_set) in rows.items()
                 if covers(ranges, lane, seq)]
+
+    def touches_of_attachment(self, attachment_rid: bytes, ranges: Ranges) -> dict[DocKey, list[Touch]]:
+        out = {}
+        for dk in self._docs_by_attachment.get(attachment_rid, {}):
+            rows = self.touches(dk, ranges)
+            if rows:
+                out[dk] = rows
+        return out
 
     def flips(self, ranges: Ranges) -> list[tuple[int, int, bytes, int, Any]]:
         return [(lane, seq, cid, kind, target) for (lane, seq), (cid, kind, target) in self._flips.items()

@@ -30,7 +30,7 @@ from typing import Any
 
 from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, CommitData, CommitHeader
 from commitdb.storage.lanes import LaneRow, Ranges, lane_prefix, lin_ranges, place
-from commitdb.storage.readindex import ReadIndex
+from commitdb.storage.readindex import ReadIndex, Touch
 
 LAYOUT = 3
 TABLES = ("cdb_tip", "cdb_commit", "cdb_lane", "cdb_doc", "cdb_touch", "cdb_flip", "cdb_snapshot", "cdb_dangling")
@@ -166,6 +166,18 @@ class SQLiteReadIndex(ReadIndex):
         rows = self._ranged("SELECT t.lane, t.seq, d.commit_id, t.has_set FROM cdb_touch t "
                             "JOIN ds_commit d ON d.rowid = t.commit_rowid WHERE t.doc = ?", "t", (doc,), ranges)
         return [(lane, seq, bytes.fromhex(cid), bool(has_set)) for lane, seq, cid, has_set in rows]
+
+    def touches_of_attachment(self, attachment_rid: bytes, ranges: Ranges) -> dict[Any, list[Touch]]:
+        if not ranges:
+            return {}
+        rows = self._ranged("SELECT t.lane, t.seq, d.commit_id, t.has_set, c.instance, c.concept FROM cdb_doc c "
+                            "JOIN cdb_touch t ON t.doc = c.id JOIN ds_commit d ON d.rowid = t.commit_rowid "
+                            "WHERE c.attachment = ?", "t", (attachment_rid,), ranges)
+        out: dict[Any, list[Touch]] = {}
+        for lane, seq, cid, has_set, instance, concept in rows:
+            dk = (attachment_rid, bytes(instance), bytes(concept))
+            out.setdefault(dk, []).append((lane, seq, bytes.fromhex(cid), bool(has_set)))
+        return out
 
     def flips(self, ranges: Ranges) -> list[tuple[int, int, bytes, int, Any]]:
         if not ranges:
