@@ -62,13 +62,16 @@ def plain(v: Any) -> Any:
 
 
 def ref_opcode(op: Any) -> dict[str, Any]:
-    """An opcode as plain data, read through the documented accessors only."""
-    path = op.path()
+    """An opcode as plain data, read through the documented accessors only (each kind has
+    only its own, SPEC §14.4)."""
+    path = op.path() if hasattr(op, "path") else None
     comps = () if path is None else tuple(
         (c.kind(), str(c.value()) if c.kind() == "Position" else plain(c.value())) for c in path.components()
     )
-    pos, before = op.position(), op.before_position()
-    return {"type": op.type(), "doc": str(op.key()[1]), "path": comps, "value": plain(op.value()),
+    pos = op.position() if hasattr(op, "position") else None
+    before = op.before_position() if hasattr(op, "before_position") else None
+    value = op.value() if hasattr(op, "value") else None
+    return {"type": op.type(), "doc": str(op.key().instance_id()), "path": comps, "value": plain(value),
             "position": None if pos is None else str(pos), "before": None if before is None else str(before)}
 
 

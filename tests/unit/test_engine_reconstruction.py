@@ -10,7 +10,6 @@ import pytest
 from commitdb import (
     CommitDatabase,
     CommitMutableState,
-    CommitOpcode,
     CommitStateBuilder,
     Path,
     ValueCommitId,
@@ -29,6 +28,7 @@ from commitdb.engine.program import (
     SET_UNION,
     XARRAY_INSERT,
     XARRAY_UPDATE,
+    new_opcode,
 )
 
 U1 = ValueUUId("11111111-1111-1111-1111-111111111111")
@@ -355,17 +355,17 @@ def test_best_effort_reconstruction_never_fails(model: SimpleNamespace) -> None:
     strings = ValueSet(fields.field("tags").type(), ["x"])
     counters = ValueMap(fields.field("counters").type(), {"z": 26})
     forged = [
-        CommitOpcode(DOCUMENT_UPDATE, dk, f("age").const(), value=ValueString("not an int")),
-        CommitOpcode(DOCUMENT_UPDATE, dk, f("name").const(), value=ValueInt64(3)),
-        CommitOpcode(DOCUMENT_UPDATE, dk, f("nope").const(), value=ValueInt64(3)),
-        CommitOpcode(DOCUMENT_UPDATE, dk, f("name").field("deeper").const(), value=ValueInt64(3)),
-        CommitOpcode(SET_UNION, dk, f("counters").const(), value=strings),
-        CommitOpcode(MAP_UNION, dk, f("tags").const(), value=counters),
-        CommitOpcode(MAP_SUBTRACT, dk, f("counters").const(), value=counters),
-        CommitOpcode(XARRAY_INSERT, dk, f("tags").const(), position=ValueUUId.create().bytes_value(),
+        new_opcode(DOCUMENT_UPDATE, dk, f("age").const(), value=ValueString("not an int")),
+        new_opcode(DOCUMENT_UPDATE, dk, f("name").const(), value=ValueInt64(3)),
+        new_opcode(DOCUMENT_UPDATE, dk, f("nope").const(), value=ValueInt64(3)),
+        new_opcode(DOCUMENT_UPDATE, dk, f("name").field("deeper").const(), value=ValueInt64(3)),
+        new_opcode(SET_UNION, dk, f("counters").const(), value=strings),
+        new_opcode(MAP_UNION, dk, f("tags").const(), value=counters),
+        new_opcode(MAP_SUBTRACT, dk, f("counters").const(), value=counters),
+        new_opcode(XARRAY_INSERT, dk, f("tags").const(), position=ValueUUId.create().bytes_value(),
                      before=bytes(16)),
-        CommitOpcode(XARRAY_UPDATE, dk, f("notes").const(), position=bytes(16), value=ValueInt64(1)),
-        CommitOpcode(DOCUMENT_SET, dk, value=L.create_document()),  # a document of another type
+        new_opcode(XARRAY_UPDATE, dk, f("notes").const(), position=bytes(16), value=ValueInt64(1)),
+        new_opcode(DOCUMENT_SET, dk, value=L.create_document()),  # a document of another type
     ]
     ms.raw_opcodes().extend(forged)
     c = db.commit_mutations("forged", ms)

@@ -24,6 +24,7 @@ from commitdb.engine.program import (
     CommitProgram,
     DocKey,
     collect_blob_ids,
+    new_opcode,
 )
 from commitdb.engine.replay import apply_opcode
 from commitdb.engine.state import AttachmentGetting, CommitState, check_attachment, check_key, key_value
@@ -156,7 +157,7 @@ class AttachmentMutating(AttachmentGetting):
 
     def _check_blobs(self, value: Value) -> None:
         source = self._state.source()
-        for blob_id in collect_blob_ids([CommitOpcode(DOCUMENT_SET, (b"", b"", b""), value=value)]):
+        for blob_id in collect_blob_ids([new_opcode(DOCUMENT_SET, (b"", b"", b""), value=value)]):
             if not source.engine_has_blob(blob_id):
                 raise MissingBlobError(f"Missing blob {ValueBlobId(blob_id)}")
 
@@ -176,7 +177,7 @@ class AttachmentMutating(AttachmentGetting):
         dk = self._target(attachment, key)
         value = create(attachment.document_type(), document)
         self._check_blobs(value)
-        self._mutable.record(CommitOpcode(DOCUMENT_SET, dk, value=value))
+        self._mutable.record(new_opcode(DOCUMENT_SET, dk, value=value))
 
     def update(self, attachment: Any, key: Any, path: Any, value: Any) -> None:
         """Write ``value`` at ``path`` inside the document (no-op at replay if it does not resolve)."""
@@ -189,7 +190,7 @@ class AttachmentMutating(AttachmentGetting):
         else:
             v = create(t, value)
         self._check_blobs(v)
-        self._mutable.record(CommitOpcode(DOCUMENT_UPDATE, dk, p, value=v))
+        self._mutable.record(new_opcode(DOCUMENT_UPDATE, dk, p, value=v))
 
     def _through_variant(self, attachment: Any, p: PathConst, value: Any) -> Value:
         """The value written through ``!`` on a variant (one of its alternatives) or an any."""
@@ -227,7 +228,7 @@ class AttachmentMutating(AttachmentGetting):
         if not len(v):  # type: ignore[arg-type]
             return  # an empty argument records nothing (FORMAT.md §7.2)
         self._check_blobs(v)
-        self._mutable.record(CommitOpcode(code, dk, p, value=v))
+        self._mutable.record(new_opcode(code, dk, p, value=v))
 
     def subtract_in_map(self, attachment: Any, key: Any, path: Any, keys: Any) -> None:
         dk = self._target(attachment, key)
@@ -235,7 +236,7 @@ class AttachmentMutating(AttachmentGetting):
         v = create(T.TypeSet(t.key_type()), keys)  # type: ignore[attr-defined]
         if not len(v):  # type: ignore[arg-type]
             return
-        self._mutable.record(CommitOpcode(MAP_SUBTRACT, dk, p, value=v))
+        self._mutable.record(new_opcode(MAP_SUBTRACT, dk, p, value=v))
 
     def insert_in_xarray(self, attachment: Any, key: Any, path: Any, before_position: Any, new_position: Any,
                          value: Any) -> None:
@@ -248,8 +249,8 @@ class AttachmentMutating(AttachmentGetting):
             raise ValidationError("new_position cannot be END (the zero uuid)")
         v = create(t.element_type(), value)  # type: ignore[attr-defined]
         self._check_blobs(v)
-        self._mutable.record(CommitOpcode(XARRAY_INSERT, dk, p, position=new, before=before))
-        self._mutable.record(CommitOpcode(XARRAY_UPDATE, dk, p, value=v, position=new))
+        self._mutable.record(new_opcode(XARRAY_INSERT, dk, p, position=new, before=before))
+        self._mutable.record(new_opcode(XARRAY_UPDATE, dk, p, value=v, position=new))
 
     def update_in_xarray(self, attachment: Any, key: Any, path: Any, position: Any, value: Any) -> None:
         dk = self._target(attachment, key)
@@ -257,12 +258,12 @@ class AttachmentMutating(AttachmentGetting):
         pos = _position(position, "position")
         v = create(t.element_type(), value)  # type: ignore[attr-defined]
         self._check_blobs(v)
-        self._mutable.record(CommitOpcode(XARRAY_UPDATE, dk, p, value=v, position=pos))
+        self._mutable.record(new_opcode(XARRAY_UPDATE, dk, p, value=v, position=pos))
 
     def remove_in_xarray(self, attachment: Any, key: Any, path: Any, position: Any) -> None:
         dk = self._target(attachment, key)
         p, _ = self._container(attachment, path, T.TypeXArray, "remove_in_xarray")
-        self._mutable.record(CommitOpcode(XARRAY_REMOVE, dk, p, position=_position(position, "position")))
+        self._mutable.record(new_opcode(XARRAY_REMOVE, dk, p, position=_position(position, "position")))
 
     def diff(self, attachment: Any, key: Any, document: Any, recursive: bool = False) -> None:
         """Record the minimal opcodes that turn the current document into ``document``."""

@@ -276,7 +276,7 @@ class CommitDatabaseConformance:
         ops = db.commit_databasing().commit_data(c).opcodes(db.stream_codec_instancing(), db.definitions())
         assert [op.type() for op in ops] == ["Document_Update"]
         assert str(ops[0].path()) == ".nickname" and Value.dumps(ops[0].value()) == "y"
-        assert ops[0].key()[1] == ValueUUId(M.U1)
+        assert ops[0].key().instance_id() == ValueUUId(M.U1)
 
     def test_commit_data_of_toggle_and_merge_is_empty(self, tuto: Tuto) -> None:
         a, b = tuto.set(None, "a"), tuto.set(None, "b", key=tuto.key(2))
@@ -553,7 +553,7 @@ class CommitDatabaseConformance:
         assert [op.type() for op in program.opcodes(rid, tuto.key(2))] == ["Document_Update", "Document_Set"]
         first = program.all_opcodes()[0]
         assert program.has_document_set(first.key())
-        set_keys = [k[1] for k in program.document_set_keys(rid)]
+        set_keys = [k.instance_id() for k in program.document_set_keys(rid)]
         assert set_keys == [tuto.key(1).instance_id(), tuto.key(2).instance_id()]
 
     def test_commit_header_of_zero_or_unknown_raises(self, tuto: Tuto) -> None:
