@@ -552,7 +552,15 @@ class CommitDatabase:
         return CommitState(self, ZERO_ID)
 
     def merge_state(self, ours: Any, theirs: Any) -> CommitState:
-        return CommitState(self, self._require(ours), self._require(theirs))
+        """The state merge_commit(ours, theirs) would give, without writing (commit id zero).
+        NotMergeableError when theirs is ours or one of its ancestors (SPEC §14.10); theirs
+        descending from ours is evaluated, L(ours) + [L(theirs) - L(ours)]."""
+        ours_id, theirs_id = self._require(ours), self._require(theirs)
+        if self.is_ancestor(theirs_id, ours_id):
+            raise NotMergeableError(
+                f"{ours_id.hex()} and {theirs_id.hex()} are not mergeable (one is the ancestor of the other)"
+            )
+        return CommitState(self, ours_id, theirs_id)
 
     def reduce_heads(self, anchor: Any = None) -> ValueCommitId | None:
         from commitdb.engine.helpers import CommitDatabaseHelper

@@ -97,10 +97,10 @@ def test_whole_branches_not_interleaved_by_time(lg: Logins, clock: list[float]) 
     b2 = lg.update(b1, "nickname", "b2")  # t=1003, newest write
     m = lg.db.merge_commit("m", b2, c1)
     assert lg.nick(m) == "c1"
-    assert ids(lg.db.state(m).eval_actions()) == [m, c1, b2, b1, a]
+    assert ids(lg.db.state(m).eval_actions()) == [c1, b2, b1, a]  # Mutations only (SPEC §14.5)
     m2 = lg.db.merge_commit("m2", c1, b2)
     assert lg.nick(m2) == "b2"
-    assert ids(lg.db.state(m2).eval_actions()) == [m2, b2, b1, c1, a]
+    assert ids(lg.db.state(m2).eval_actions()) == [b2, b1, c1, a]
 
 
 def test_commit_id_order_plays_no_part(lg: Logins) -> None:
@@ -121,10 +121,10 @@ def test_criss_cross_merges(lg: Logins) -> None:
     assert (lg.nick(m1), lg.nick(m2)) == ("c", "b")
     top = lg.db.merge_commit("top", m1, m2)
     # L(top) = L(m1) + [m2] + [top] = [a, b, c, m1, m2, top]
-    assert ids(lg.db.state(top).eval_actions()) == [top, m2, m1, c, b, a]
+    assert ids(lg.db.state(top).eval_actions()) == [c, b, a]  # merges are not listed (SPEC §14.5)
     assert lg.nick(top) == "c"
     top2 = lg.db.merge_commit("top2", m2, m1)
-    assert ids(lg.db.state(top2).eval_actions()) == [top2, m1, m2, b, c, a]
+    assert ids(lg.db.state(top2).eval_actions()) == [b, c, a]
     assert lg.nick(top2) == "b"
 
 
@@ -245,11 +245,11 @@ def test_eval_actions(lg: Logins) -> None:
     b = lg.update(a, "nickname", "b")
     d = lg.db.disable_commit("d", b, b)
     actions = lg.db.state(d).eval_actions()
-    assert ids(actions) == [d, b, a]
-    assert [x.enabled() for x in actions] == [True, False, True]
-    assert [x.header().commit_type() for x in actions] == ["Disable", "Mutations", "Mutations"]
-    assert actions[0].program() is None
-    assert [op.type() for op in actions[1].program().all_opcodes()] == ["Document_Update"]
+    assert ids(actions) == [b, a]  # the Disable commit itself is not listed (SPEC §14.5)
+    assert [x.enabled() for x in actions] == [False, True]
+    assert [x.header().commit_type() for x in actions] == ["Mutations", "Mutations"]
+    assert [op.type() for op in actions[0].program().all_opcodes()] == ["Document_Update"]
+    assert lg.db.enabled_by_commit_id(d) == {a: True, b: False, d: True}
     assert lg.db.initial_state().eval_actions() == []
 
 
