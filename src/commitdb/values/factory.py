@@ -300,11 +300,12 @@ def dumps(value: Value, json: bool = False) -> Any:
     if isinstance(value, C.ValueXArray):
         positions = [S.ValueUUId(p).representation() for p in value.raw_positions()]
         vals = value.raw_values()
-        gone = [S.ValueUUId(p).representation() for p in value.raw_positions() if p != _ZERO16 and p not in vals]
+        # Only the tombstones, ascending (SPEC §14.3): a removed position is not listed.
+        disabled = [S.ValueUUId(p).representation() for p in sorted(value.raw_disabled())]
         live = {S.ValueUUId(p).representation(): dumps(v, json) for p, v in vals.items()}
         if json:
-            return [positions, gone, [[p, live[p]] for p in sorted(live)]]
-        return (positions, gone, live)
+            return [positions, disabled, [[p, live[p]] for p in sorted(live)]]
+        return (positions, disabled, live)
     raise ValidationError(f"cannot project {value!r}")
 
 
@@ -357,11 +358,14 @@ def loads(obj: Any, t: Type, definitions: Any = None) -> Value:
         elems = t.types() if code == T.TUPLE else (t.element_type(),) * t.size()  # type: ignore[attr-defined]
         return create(t, [loads(v, et, definitions) for v, et in zip(obj, elems)])
     if code == T.XARRAY:
-        positions, _gone, live = obj
+        positions, disabled, live = obj
         x = C.ValueXArray(t)  # type: ignore[arg-type]
         x._positions = [S.ValueUUId(p).bytes_value() for p in positions]
         if not x._positions or x._positions[-1] != _ZERO16:
             raise ValidationError("xarray positions must end with END")
+        x._disabled = {S.ValueUUId(p).bytes_value() for p in disabled}
+        if not x._disabled <= set(x._positions) - {_ZERO16}:
+            raise ValidationError("xarray disabled positions must be positions of the xarray")
         pairs = live.items() if isinstance(live, dict) else live
         held = set(x._positions)
         et = t.element_type()  # type: ignore[attr-defined]
