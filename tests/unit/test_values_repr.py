@@ -212,8 +212,9 @@ def test_variant_and_any_show_held_value() -> None:
     v = Value.create(TypeVariant([TypeInt64(), STRING]), "x")
     assert repr(v) == "'x'"
     assert repr(Value.create(TypeVariant([TypeInt64(), STRING]), 5)) == "5"
-    assert repr(ValueAny(ValueString("y"))) == "'y'"
-    assert repr(ValueAny(3)) == "3"
+    # SPEC §14.11: an any holding a value prints Any(<held repr>)
+    assert repr(ValueAny(ValueString("y"))) == "Any('y')"
+    assert repr(ValueAny(3)) == "Any(3)"
     assert repr(ValueAny()) == "nil"
     assert str(v.type()) == "int64|string"
 
@@ -522,7 +523,7 @@ def test_variant_with_any_alternative_holds_the_any() -> None:
     t = TypeVariant([TypeAny(), STRING])
     v = Value.create(t, ValueAny(ValueBool(True)))
     assert v.index() == 0
-    assert repr(v) == "true"
+    assert repr(v) == "Any(true)"  # the variant prints its held any bare (SPEC §14.11)
     assert Value.create(t, ValueAny()).index() == 0
     assert Value.create(t, ValueString("s")).index() == 1
     nested = TypeVariant([TypeVariant([TypeInt64(), STRING]), TypeBool()])
