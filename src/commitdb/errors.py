@@ -73,6 +73,13 @@ class UntypedValueError(TypeMismatchError, TypeError):
     code = "UntypedValueError"
 
 
+class DocumentTypeError(TypeMismatchError, TypeError):
+    """A call that needs another kind of document type (``create_structure`` on an attachment
+    whose documents are not structures); also a TypeError."""
+
+    code = "DocumentTypeError"
+
+
 class RangeError(ValidationError):
     """A number outside the range of its type."""
 
