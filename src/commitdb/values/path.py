@@ -69,8 +69,8 @@ class PathComponent:
             return "[{" + uuid_text(v) + "}]"
         if k == UNWRAP:
             return "!"
-        if k == ENTRY:
-            return f".entry[{v.representation()}]"
+        if k == ENTRY:  # the map entry of key v, i.e. the key itself (SPEC §14.9)
+            return f"[{v.representation()}].entry"
         return f".element[{v}]"
 
     def __repr__(self) -> str:
