@@ -76,8 +76,8 @@ def ref_opcode(op: Any) -> dict[str, Any]:
 
 
 def xarray_from_plain(v: Any) -> dict[str, Any]:
-    positions, _gone, live = v
-    return {"pos": list(positions), "vals": dict(live), "dis": set()}
+    positions, disabled, live = v
+    return {"pos": list(positions), "vals": dict(live), "dis": set(disabled)}
 
 
 def doc_from_plain(v: dict[str, Any]) -> dict[str, Any]:
@@ -92,8 +92,8 @@ def doc_to_plain(doc: dict[str, Any] | None) -> Any:
         return None
     out = {k: copy.deepcopy(v) for k, v in doc.items() if k != "notes"}
     xa = doc["notes"]
-    gone = [p for p in xa["pos"] if p != END and p not in xa["vals"]]
-    out["notes"] = (list(xa["pos"]), gone, dict(xa["vals"]))
+    # SPEC §14.3: the second item lists the disabled positions only, ascending
+    out["notes"] = (list(xa["pos"]), sorted(xa["dis"]), dict(xa["vals"]))
     return out
 
 

@@ -514,9 +514,11 @@ def test_optional_of_optional_holds_a_nil_inner_optional() -> None:
     assert held != Value.create(outer_t)
     assert repr(Value.create(outer_t, Value.create(inner_t, "a"))) == "Optional(Optional('a'))"
     assert repr(ValueOptional(outer_t, nil_inner)) == "Optional(nil)"
-    # a nil optional of another element type still converts to nil
-    assert repr(Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32())))) == "nil"
-    assert repr(Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32()), 5))) == "Optional(5)"
+    # an optional of another element type is a typed value: never converted (SPEC §14.11)
+    with pytest.raises(TypeMismatchError):
+        Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32())))
+    with pytest.raises(TypeMismatchError):
+        Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32()), 5))
 
 
 def test_variant_with_any_alternative_holds_the_any() -> None:

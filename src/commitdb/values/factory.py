@@ -53,19 +53,26 @@ def _zero_makers() -> dict[int, Callable[[Any], Value]]:
     }
 
 
+# Types that hold another value: a typed Value of the held type is wrapped, not converted.
+# (A key of a sub-concept is admitted by key<Parent> as it is, too.)
+_WRAPPING_CODES = frozenset({T.OPTIONAL, T.VARIANT, T.ANY, T.KEY})
+
+
 def create(t: Type, init: Any = None) -> Value:
-    """A value of type ``t`` from ``init`` (None → zero). A Value of the same type is deep-copied."""
+    """A value of type ``t`` from ``init`` (None → zero). A Value of the same type is
+    deep-copied; a typed Value of another type is never converted (SPEC §14.11): it raises
+    TypeMismatchError, unless ``t`` wraps it (optional, variant, any) or admits it (key)."""
     if init is None:
         return zero(t)
+    code = t.code
     if isinstance(init, Value):
         it = init._type
         if it is t or it.rid == t.rid:
             return init.copy()
-    code = t.code
+        if code not in _WRAPPING_CODES:
+            raise TypeMismatchError(f"expected type '{t}', got '{it}' {init!r} (a typed value is never converted)")
     cls = S.SCALAR_CLASS_BY_CODE.get(code)
     if cls is not None:
-        if isinstance(init, C.ValueAny | C.ValueVariant):
-            init = _held(init)
         return cls(init)
     coercer = _COERCERS.get(code)
     if coercer is None:
@@ -73,20 +80,11 @@ def create(t: Type, init: Any = None) -> Value:
     return coercer(t, init)
 
 
-def _held(v: Value) -> Any:
-    if isinstance(v, C.ValueAny):
-        return v.held()
-    if isinstance(v, C.ValueVariant):
-        return v.unwrap(encoded=False)
-    return v
-
-
 def _optional(t: T.TypeOptional, init: Any) -> Value:
-    if isinstance(init, C.ValueOptional):
-        if init._type.rid == t.element_type().rid:
-            # optional<optional<X>> given an optional<X>: held as is, even when it is nil
-            return C.ValueOptional(t, init)
-        return C.ValueOptional(t, None if init.is_nil() else init.unwrap(encoded=False))
+    if isinstance(init, C.ValueOptional) and init._type.rid != t.element_type().rid:
+        # an optional of another type is not converted (SPEC §14.11)
+        raise TypeMismatchError(f"expected type '{t}', got '{init._type}' {init!r} (a typed value is never converted)")
+    # optional<optional<X>> given an optional<X>: held as is, even when it is nil
     return C.ValueOptional(t, init)
 
 

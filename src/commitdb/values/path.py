@@ -300,7 +300,9 @@ def _coerce_key(t: Type, key: Value) -> Value:
     from commitdb.values.factory import create
 
     try:
-        return create(t, key)
+        # A path holds its keys as values deduced when it was built (``.key(1)`` holds an
+        # int64), so a key of a plain kind is read back as the native it came from.
+        return create(t, out(key))
     except ValueError:
         raise PathError(f"map key {key!r} does not fit {t}") from None
 
