@@ -147,71 +147,39 @@ class _WithBeforePosition:
         return ValueUUId(self._before)
 
 
-class CommitOpcodeDocumentSet(_WithValue, CommitOpcode):
-    """Creates or replaces the whole document."""
-    __slots__ = ()
-    code = DOCUMENT_SET
+_PATH_VALUE = (_WithPath, _WithValue)
 
-
-class CommitOpcodeDocumentUpdate(_WithPath, _WithValue, CommitOpcode):
-    """Writes the value at the path, when the path resolves."""
-    __slots__ = ()
-    code = DOCUMENT_UPDATE
-
-
-class CommitOpcodeSetUnion(_WithPath, _WithValue, CommitOpcode):
-    """Adds the value's elements to the set at the path."""
-    __slots__ = ()
-    code = SET_UNION
-
-
-class CommitOpcodeSetSubtract(_WithPath, _WithValue, CommitOpcode):
-    """Removes the value's elements from the set at the path."""
-    __slots__ = ()
-    code = SET_SUBTRACT
-
-
-class CommitOpcodeMapUnion(_WithPath, _WithValue, CommitOpcode):
-    """Inserts or replaces the value's entries in the map at the path."""
-    __slots__ = ()
-    code = MAP_UNION
-
-
-class CommitOpcodeMapSubtract(_WithPath, _WithValue, CommitOpcode):
-    """Removes the keys of the value (a set) from the map at the path."""
-    __slots__ = ()
-    code = MAP_SUBTRACT
-
-
-class CommitOpcodeMapUpdate(_WithPath, _WithValue, CommitOpcode):
-    """Overwrites the map entries at the path whose keys are already present."""
-    __slots__ = ()
-    code = MAP_UPDATE
-
-
-class CommitOpcodeXArrayInsert(_WithPath, _WithBeforePosition, _WithPosition, CommitOpcode):
-    """Creates ``position`` immediately before ``before_position`` in the xarray at the path."""
-    __slots__ = ()
-    code = XARRAY_INSERT
-
-
-class CommitOpcodeXArrayUpdate(_WithPath, _WithPosition, _WithValue, CommitOpcode):
-    """Writes the value at a held position of the xarray at the path."""
-    __slots__ = ()
-    code = XARRAY_UPDATE
-
-
-class CommitOpcodeXArrayRemove(_WithPath, _WithPosition, CommitOpcode):
-    """Drops the value at a position of the xarray at the path (the position stays)."""
-    __slots__ = ()
-    code = XARRAY_REMOVE
-
-
-OPCODE_CLASSES: tuple[type[CommitOpcode], ...] = (
-    CommitOpcodeDocumentSet, CommitOpcodeDocumentUpdate, CommitOpcodeSetUnion, CommitOpcodeSetSubtract,
-    CommitOpcodeMapUnion, CommitOpcodeMapSubtract, CommitOpcodeMapUpdate, CommitOpcodeXArrayInsert,
-    CommitOpcodeXArrayUpdate, CommitOpcodeXArrayRemove,
+# The ten kinds in opcode number order (FORMAT.md §7.2): class name, the accessors the kind
+# carries, what it does. Each kind is a small class of its own, so ``isinstance`` and
+# ``hasattr`` tell what an opcode is and holds.
+_KINDS: tuple[tuple[str, tuple[type, ...], str], ...] = (
+    ("CommitOpcodeDocumentSet", (_WithValue,), "Creates or replaces the whole document."),
+    ("CommitOpcodeDocumentUpdate", _PATH_VALUE, "Writes the value at the path, when the path resolves."),
+    ("CommitOpcodeSetUnion", _PATH_VALUE, "Adds the value's elements to the set at the path."),
+    ("CommitOpcodeSetSubtract", _PATH_VALUE, "Removes the value's elements from the set at the path."),
+    ("CommitOpcodeMapUnion", _PATH_VALUE, "Inserts or replaces the value's entries in the map at the path."),
+    ("CommitOpcodeMapSubtract", _PATH_VALUE, "Removes the keys of the value (a set) from the map at the path."),
+    ("CommitOpcodeMapUpdate", _PATH_VALUE, "Overwrites the entries of the map at the path whose keys it holds."),
+    ("CommitOpcodeXArrayInsert", (_WithPath, _WithBeforePosition, _WithPosition),
+     "Creates ``position`` immediately before ``before_position`` in the xarray at the path."),
+    ("CommitOpcodeXArrayUpdate", (_WithPath, _WithPosition, _WithValue),
+     "Writes the value at a held position of the xarray at the path (reviving a removed one)."),
+    ("CommitOpcodeXArrayRemove", (_WithPath, _WithPosition),
+     "Drops the value at a position of the xarray at the path (the position stays)."),
 )
+
+
+def _opcode_class(code: int, name: str, accessors: tuple[type, ...], doc: str) -> type[CommitOpcode]:
+    namespace = {"__slots__": (), "__doc__": doc, "__module__": __name__, "code": code}
+    return type(name, (*accessors, CommitOpcode), namespace)
+
+
+OPCODE_CLASSES: tuple[type[CommitOpcode], ...] = tuple(
+    _opcode_class(code, *kind) for code, kind in enumerate(_KINDS)
+)
+(CommitOpcodeDocumentSet, CommitOpcodeDocumentUpdate, CommitOpcodeSetUnion, CommitOpcodeSetSubtract,
+ CommitOpcodeMapUnion, CommitOpcodeMapSubtract, CommitOpcodeMapUpdate, CommitOpcodeXArrayInsert,
+ CommitOpcodeXArrayUpdate, CommitOpcodeXArrayRemove) = OPCODE_CLASSES
 
 
 def new_opcode(code: int, doc_key: DocKey, path: PathConst | None = None, value: Value | None = None,
