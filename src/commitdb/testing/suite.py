@@ -35,6 +35,7 @@ from commitdb import (
     ValueUUId,
 )
 from commitdb.testing import models as M
+from commitdb.testing.reference_surface import ReferenceSurfaceConformance
 
 ZERO = ValueCommitId()
 
@@ -107,7 +108,7 @@ class Tuto:
         return None if doc is None else doc["nickname"]
 
 
-class CommitDatabaseConformance:
+class CommitDatabaseConformance(ReferenceSurfaceConformance):
     """Subclass as ``Test...`` and implement ``make_database``; optionally ``reopen``."""
 
     # --- the factory hook ------------------------------------------------------------------
@@ -660,17 +661,6 @@ class CommitDatabaseConformance:
         got = Value.dumps(ms.attachment_getting().get(tuto.login, tuto.key()))
         assert got == tuto.read(m) == {"nickname": "b", "password": "q"}
 
-    def test_merge_state_of_pairs_that_did_not_diverge(self, tuto: Tuto) -> None:
-        """SPEC §14.10: theirs descending from ours is evaluated; theirs an ancestor of ours
-        (or ours itself) raises what merge_commit raises."""
-        a = tuto.set(None, "a")
-        b = tuto.rename(a, "b")
-        ahead = CommitStateBuilder.merge_state(tuto.db, a, b)
-        assert Value.dumps(ahead.attachment_getting().get(tuto.login, tuto.key())) == tuto.read(b)
-        for ours, theirs in ((b, a), (b, b)):
-            with pytest.raises(NotMergeableError):
-                CommitStateBuilder.merge_state(tuto.db, ours, theirs)
-
     def test_linearisation_order(self, tuto: Tuto) -> None:
         a = tuto.set(None, "a")
         b1 = tuto.rename(a, "b1")
@@ -907,22 +897,6 @@ class CommitDatabaseConformance:
         assert info.blob_layout().representation() == "uchar-1"
         stats = db.blob_statistics()
         assert (stats.count(), stats.total_size(), stats.min_size(), stats.max_size()) == (2, 9, 4, 5)
-
-    def test_blob_infos_and_reader(self, db: CommitDatabase) -> None:
-        """SPEC §14.12: blob_infos, blob_reader_open/read/close, create_blob_from_buffer."""
-        a = db.create_blob_from_buffer(BlobLayout(), bytearray([1, 2, 3, 4, 5]))
-        assert str(a) == M.BLOB_01_05
-        b = db.create_blob(BlobLayout(), bytes([1, 2, 3, 4]))
-        assert [i.blob_id() for i in db.blob_infos()] == sorted([a, b])
-        assert [i.size() for i in db.blob_infos([a, b])] == [5, 4]
-        reader = db.blob_reader_open(a)
-        assert [Value.dumps(db.blob_reader_read(reader, 3)) for _ in range(3)] == [b"\x01\x02\x03", b"\x04\x05", b""]
-        db.blob_reader_close(reader)
-        assert Value.dumps(db.blob_getting().blob(b)) == bytes([1, 2, 3, 4])
-
-    def test_in_memory(self, db: CommitDatabase) -> None:
-        """SPEC §14.1: True only for a database made in memory (remote: the one served)."""
-        assert db.in_memory() is (db.path() == "InMemory")
 
     def test_blob_unknown_raises(self, db: CommitDatabase) -> None:
         with pytest.raises(CommitDBError):
