@@ -23,8 +23,8 @@ from commitdb.engine.program import (
     CommitOpcode,
     CommitProgram,
     DocKey,
-    collect_blob_ids,
     new_opcode,
+    value_blob_ids,
 )
 from commitdb.engine.replay import apply_opcode
 from commitdb.engine.state import AttachmentGetting, CommitState, check_attachment, check_key, key_value
@@ -169,7 +169,7 @@ class AttachmentMutating(AttachmentGetting):
 
     def _check_blobs(self, value: Value) -> None:
         source = self._state.source()
-        for blob_id in collect_blob_ids([new_opcode(DOCUMENT_SET, (b"", b"", b""), value=value)]):
+        for blob_id in value_blob_ids(value):
             if not source.engine_has_blob(blob_id):
                 raise MissingBlobError(f"Missing blob {ValueBlobId(blob_id)}")
 

@@ -345,6 +345,13 @@ def decode_program(data: bytes, definitions: Any = None, token: bool = False) ->
     return CommitProgram(ops)
 
 
+def value_blob_ids(value: Value) -> set[bytes]:
+    """The valid blob ids a value holds, at any depth."""
+    found: set[bytes] = set()
+    _collect(value, found)
+    return found
+
+
 def collect_blob_ids(opcodes: Iterable[CommitOpcode]) -> set[bytes]:
     found: set[bytes] = set()
     for op in opcodes:
