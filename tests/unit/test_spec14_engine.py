@@ -154,3 +154,22 @@ def test_merge_state_on_pairs_that_did_not_diverge() -> None:
         with pytest.raises(NotMergeableError, match="not mergeable"):
             db.merge_state(ours, theirs)
 
+
+
+def test_later_components_resolve_against_the_held_value() -> None:
+    """SPEC §14.6: after the unwrap, the path walks into whatever the any (or variant) holds."""
+    m = m14()
+    key = m.DOC.create_key()
+    base = commit(m.db, None, "base", lambda am: am.set(m.DOC, key, {}))
+
+    def ops(am: Any) -> None:
+        am.update(m.DOC, key, field("a").unwrap(), m.LOGIN.create_structure({"nickname": "x"}))
+        am.update(m.DOC, key, field("a").unwrap().field("nickname"), ValueString("n"))
+        am.update(m.DOC, key, field("a").unwrap().field("password"), ValueInt64(1))  # wrong type: nothing
+        am.update(m.DOC, key, field("a").unwrap().field("missing"), ValueString("m"))  # no such field: nothing
+
+    c = commit(m.db, base, "into the any", ops)
+    fresh = CommitDatabase(m.db.commit_databasing())
+    doc = fresh.state(c).attachment_getting().get(m.DOC, key).unwrap(encoded=False)
+    assert repr(doc.a) == "Any({nickname='n', password=''})"
+    assert len(m.db.commit(c).program()) == 4  # every call recorded
