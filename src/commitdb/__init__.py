@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 # module -> the public names it provides
 _MODULES: dict[str, tuple[str, ...]] = {
     "commitdb.blobs": (
-        "BlobInfo", "BlobLayout", "BlobStatistics", "BlobStream",
+        "BlobGetting", "BlobInfo", "BlobLayout", "BlobReader", "BlobStatistics", "BlobStream",
     ),
     "commitdb.codec_instancing": (
         "StreamCodecInstancing",
@@ -42,7 +42,10 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "CommitNode",
     ),
     "commitdb.engine.program": (
-        "OPCODE_NAMES", "CommitOpcode", "CommitProgram",
+        "OPCODE_NAMES", "CommitOpcode", "CommitOpcodeDocumentSet", "CommitOpcodeDocumentUpdate", "CommitOpcodeKey",
+        "CommitOpcodeMapSubtract", "CommitOpcodeMapUnion", "CommitOpcodeMapUpdate", "CommitOpcodeSetSubtract",
+        "CommitOpcodeSetUnion", "CommitOpcodeXArrayInsert", "CommitOpcodeXArrayRemove", "CommitOpcodeXArrayUpdate",
+        "CommitProgram",
     ),
     "commitdb.engine.state": (
         "AttachmentGetting", "CommitState", "EvalAction",
@@ -50,11 +53,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "commitdb.errors": (
         "BlobNotFoundError", "CommitDBError", "CommitError", "CommitNotFoundError", "ConnectionFailedError",
         "CorruptedDataError", "DatabaseBusyError", "DatabaseClosedError", "DatabaseExistsError",
-        "DefinitionsConflictError", "DefinitionsError", "DSMError", "DSMSourceError", "DSMSourceNotFoundError",
+        "DefinitionsConflictError", "DefinitionsError", "DocumentTypeError", "DSMError", "DSMSourceError",
+        "DSMSourceNotFoundError",
         "FrameTooLargeError", "IncompatibleDatabaseError", "IntegrityError", "KeyTypeError", "MissingBlobError",
         "NotAHeadError", "NotFoundError", "NotMergeableError", "OperationError", "PathError", "ProtocolError",
         "RangeError", "ReadOnlyError", "RemoteError", "StorageError", "TypeMismatchError", "UnknownAttachmentError",
-        "UnknownEnumCaseError", "UnknownFieldError", "ValidationError", "VersionMismatchError",
+        "UnknownEnumCaseError", "UnknownFieldError", "UntypedValueError", "ValidationError", "VersionMismatchError",
     ),
     "commitdb.flatten": (
         "CommitDatabaseFlattener",

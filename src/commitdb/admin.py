@@ -26,7 +26,7 @@ from commitdb.database import CommitDatabase
 from commitdb.dsm.definitions import Definitions
 from commitdb.dsm.dsm_definitions import DSMDefinitions
 from commitdb.engine.mutable import CommitMutableState
-from commitdb.engine.program import DOCUMENT_SET, CommitOpcode, collect_blob_ids, decode_program
+from commitdb.engine.program import collect_blob_ids, decode_program, value_blob_ids
 from commitdb.errors import (
     CommitDBError,
     CommitNotFoundError,
@@ -363,7 +363,7 @@ def export_state(db: CommitDatabase, commit_id: ValueCommitId, directory: str,
             concept_rid, _ = _key_concept(key)
             if concept_rid != own_concept:
                 concepts[instance] = str(ValueUUId(concept_rid))
-            blob_ids |= collect_blob_ids([CommitOpcode(DOCUMENT_SET, (b"", b"", b""), value=doc)])
+            blob_ids |= value_blob_ids(doc)
         if concepts:
             content["key_concepts"] = concepts
         name = _file_name(attachment.identifier(), used)

@@ -192,3 +192,71 @@ class BlobStream:
             raise ValidationError(f"the blob stream still expects {self.remaining()} bytes")
         self.closed = True
         return self._hasher.digest(), bytes(self._buffer)
+
+
+class BlobReader:
+    """A blob being read in pieces from its start (``blob_reader_open/read/close``).
+
+    Each read returns the next bytes; a read at the end returns an empty blob. A closed reader
+    refuses to read.
+    """
+
+    __slots__ = ("_blob_id", "_offset", "_read", "_size", "closed")
+
+    def __init__(self, blob_id: Any, size: int, read: Any) -> None:
+        # read(size, offset) -> bytes: the database's ranged read of this blob
+        self._blob_id, self._size, self._read = blob_id, size, read
+        self._offset = 0
+        self.closed = False
+
+    def blob_id(self) -> Any:
+        return self._blob_id
+
+    def size(self) -> int:
+        return self._size
+
+    def offset(self) -> int:
+        return self._offset
+
+    def remaining(self) -> int:
+        return self._size - self._offset
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes from the current offset (fewer at the end), advancing it."""
+        if self.closed:
+            raise ValidationError(f"the reader of blob {self._blob_id} is closed")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValidationError(f"a blob read size must be a non-negative int, got {size!r}")
+        count = min(size, self.remaining())
+        data = self._read(count, self._offset) if count else b""
+        self._offset += count
+        return data
+
+    def __repr__(self) -> str:
+        return f"BlobReader({self._blob_id}, offset={self._offset}, size={self._size})"
+
+
+class BlobGetting:
+    """Read-only access to the blobs of one database (``CommitDatabase.blob_getting()``): what
+    code that only reads blobs needs, without the rest of the database."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    def blob(self, blob_id: Any) -> Any:
+        """The blob's bytes as a ValueBlob; BlobNotFoundError when it does not exist."""
+        return self._db.blob(blob_id)
+
+    def blob_info(self, blob_id: Any) -> BlobInfo:
+        return self._db.blob_info(blob_id)
+
+    def blob_ids(self) -> set[Any]:
+        return self._db.blob_ids()
+
+    def blob_exists(self, blob_id: Any) -> bool:
+        return self._db.blob_exists(blob_id)
+
+    def read_blob(self, blob_id: Any, size: int, offset: int = 0) -> Any:
+        return self._db.read_blob(blob_id, size, offset)

@@ -13,7 +13,16 @@ import threading
 import time
 from typing import Any
 
-from commitdb.blobs import BlobInfo, BlobLayout, BlobStatistics, BlobStream, as_layout, blob_id_bytes
+from commitdb.blobs import (
+    BlobGetting,
+    BlobInfo,
+    BlobLayout,
+    BlobReader,
+    BlobStatistics,
+    BlobStream,
+    as_layout,
+    blob_id_bytes,
+)
 from commitdb.engine.dag import Dag
 from commitdb.engine.mutable import CommitMutableState
 from commitdb.engine.program import (
@@ -552,7 +561,15 @@ class CommitDatabase:
         return CommitState(self, ZERO_ID)
 
     def merge_state(self, ours: Any, theirs: Any) -> CommitState:
-        return CommitState(self, self._require(ours), self._require(theirs))
+        """The state merge_commit(ours, theirs) would give, without writing (commit id zero).
+        NotMergeableError when theirs is ours or one of its ancestors (SPEC §14.10); theirs
+        descending from ours is evaluated, L(ours) + [L(theirs) - L(ours)]."""
+        ours_id, theirs_id = self._require(ours), self._require(theirs)
+        if self.is_ancestor(theirs_id, ours_id):
+            raise NotMergeableError(
+                f"{ours_id.hex()} and {theirs_id.hex()} are not mergeable (one is the ancestor of the other)"
+            )
+        return CommitState(self, ours_id, theirs_id)
 
     def reduce_heads(self, anchor: Any = None) -> ValueCommitId | None:
         from commitdb.engine.helpers import CommitDatabaseHelper
@@ -625,3 +642,50 @@ class CommitDatabase:
         self._backend.insert_blob(BlobRecord(bid, stream.layout().representation(), raw))
         self._note_own_write()
         return ValueBlobId(bid)
+
+    # --- the reference's wider surface (SPEC §14.1, §14.12) -----------------------------------
+    def in_memory(self) -> bool:
+        """True for a database made by ``create_in_memory()``, False for a file database; a
+        remote database answers for the database its server serves."""
+        return self._backend.in_memory()
+
+    def blob_getting(self) -> BlobGetting:
+        """Read-only access to this database's blobs (``blob``, ``blob_info``, ``blob_ids``,
+        ``blob_exists``, ``read_blob``), for code that only reads blobs."""
+        return BlobGetting(self)
+
+    def blob_infos(self, blob_ids: Any = None) -> list[BlobInfo]:
+        """The BlobInfo of every blob, in ascending blob id order; with ``blob_ids``, of those
+        blobs, in the order given (BlobNotFoundError naming the first that does not exist)."""
+        sizes = self._backend.blob_sizes()
+        wanted = sorted(sizes) if blob_ids is None else [as_id(b) for b in blob_ids]
+        infos = []
+        for bid in wanted:
+            info = sizes.get(bid)
+            if info is None:
+                raise BlobNotFoundError(f"Missing blob {bid.hex()}")
+            infos.append(BlobInfo(ValueBlobId(bid), BlobLayout.parse(info[0]), info[1]))
+        return infos
+
+    def blob_reader_open(self, blob_id: Any) -> BlobReader:
+        """A reader at the start of a blob (BlobNotFoundError when it does not exist)."""
+        info = self.blob_info(blob_id)
+        return BlobReader(info.blob_id(), info.size(),
+                          lambda size, offset: bytes(self.read_blob(info.blob_id(), size, offset)))
+
+    def blob_reader_read(self, reader: BlobReader, size: int) -> ValueBlob:
+        """The next ``size`` bytes of the reader's blob (fewer at its end, none after it)."""
+        return ValueBlob(reader.read(size))
+
+    def blob_reader_close(self, reader: BlobReader) -> None:
+        """Close a reader; reading from it afterwards raises. Closing twice does nothing."""
+        reader.closed = True
+
+    def create_blob_from_buffer(self, layout: Any, buffer: Any) -> ValueBlobId:
+        """``create_blob`` from any object with the buffer protocol (bytes, bytearray,
+        memoryview, array.array, a contiguous numpy array ...): its raw bytes are stored."""
+        try:
+            view = memoryview(buffer)
+        except TypeError:
+            raise ValidationError(f"create_blob_from_buffer needs a buffer, got {type(buffer).__name__}") from None
+        return self.create_blob(layout, view.tobytes())

@@ -66,6 +66,20 @@ class TypeMismatchError(ValidationError):
     code = "TypeMismatchError"
 
 
+class UntypedValueError(TypeMismatchError, TypeError):
+    """A plain Python value where a typed Value is needed — an update through a variant or any
+    unwrap, whose held type only the value can tell (also a TypeError)."""
+
+    code = "UntypedValueError"
+
+
+class DocumentTypeError(TypeMismatchError, TypeError):
+    """A call that needs another kind of document type (``create_structure`` on an attachment
+    whose documents are not structures); also a TypeError."""
+
+    code = "DocumentTypeError"
+
+
 class RangeError(ValidationError):
     """A number outside the range of its type."""
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from commitdb.engine.mutable import CommitMutableState
-from commitdb.engine.program import DOCUMENT_SET, CommitOpcode, collect_blob_ids
+from commitdb.engine.program import value_blob_ids
 from commitdb.errors import ValidationError
 from commitdb.values.scalars import ValueCommitId
 
@@ -39,7 +39,7 @@ class CommitDatabaseFlattener:
                 documents.append((attachment, key, state.document(attachment, key)))
         blob_ids: set[bytes] = set()
         for _, _, doc in documents:
-            blob_ids |= collect_blob_ids([CommitOpcode(DOCUMENT_SET, (b"", b"", b""), value=doc)])
+            blob_ids |= value_blob_ids(doc)
         if blob_ids:
             target.import_blobs(source.commit_databasing().blob_datas(sorted(blob_ids)))
         mutable = CommitMutableState(target.initial_state())

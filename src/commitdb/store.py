@@ -13,8 +13,8 @@ from typing import Any
 
 from commitdb.engine.helpers import CommitDatabaseHelper
 from commitdb.engine.mutable import CommitMutableState
-from commitdb.engine.state import CommitState
-from commitdb.errors import CommitDBError, ValidationError
+from commitdb.engine.state import AttachmentGetting, CommitState
+from commitdb.errors import CommitDBError
 from commitdb.values.scalars import ValueCommitId
 
 NOTIFICATIONS = (
@@ -82,6 +82,10 @@ class CommitStore:
         else:
             self._notifier = CommitStoreNotifying(notifier)
 
+    def notifier(self) -> CommitStoreNotifying | None:
+        """The notifier given to ``set_notifier`` (wrapped), or None."""
+        return self._notifier
+
     def _notify(self, name: str, *args: Any) -> None:
         if self._notifier is not None:
             self._notifier.send(name, *args)
@@ -132,6 +136,15 @@ class CommitStore:
     def state(self) -> CommitState:
         self._require_db()
         return self._state  # type: ignore[return-value]
+
+    def has_state(self) -> bool:
+        """Whether the store has a database and so a current state."""
+        return self._db is not None and self._state is not None
+
+    def attachment_getting(self) -> AttachmentGetting:
+        """``state().attachment_getting()`` of the current state, read now: a getter taken
+        earlier keeps answering its own state. Raises before ``use(db)`` and after ``close()``."""
+        return self.state().attachment_getting()
 
     def mutable_state(self) -> CommitMutableState:
         return CommitMutableState(self.state())
@@ -197,9 +210,24 @@ class CommitStore:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    def undo(self) -> ValueCommitId:
+    def undo_stack_ids(self) -> list[ValueCommitId]:
+        """The commits the undo stack would undo, oldest first (the next undo takes the last)."""
+        return [step.commit_id for step in self._undo]
+
+    def clear_undo_redo(self) -> None:
+        """Forget both stacks: what was dispatched so far can no longer be undone or redone."""
+        self._undo.clear()
+        self._redo.clear()
+
+    def reset_undo_redo(self) -> None:
+        """Start undo/redo afresh from the current state (e.g. after moving to a commit that
+        the user must not undo past): both stacks are emptied, as ``clear_undo_redo`` does."""
+        self.clear_undo_redo()
+
+    def undo(self) -> ValueCommitId | None:
+        """Undo the last step: None, doing nothing, when there is nothing to undo."""
         if not self._undo:
-            raise ValidationError("nothing to undo")
+            return None
         db = self._require_db()
         step = self._undo.pop()
         here = self.state().commit_id()
@@ -212,9 +240,10 @@ class CommitStore:
         self._move_to(commit_id)
         return commit_id
 
-    def redo(self) -> ValueCommitId:
+    def redo(self) -> ValueCommitId | None:
+        """Redo the last undone step: None, doing nothing, when there is nothing to redo."""
         if not self._redo:
-            raise ValidationError("nothing to redo")
+            return None
         db = self._require_db()
         step = self._redo.pop()
         commit_id = db.disable_commit(f"Redo [{step.label}]", self.state().commit_id(), step.undo_commit_id)
@@ -242,3 +271,71 @@ class CommitStore:
         merged = db.merge_commit(label or f"merge of {commit_id}", here, commit_id)
         self._move_to(merged)
         return merged
+
+    # --- toggles, deletion and reset (SPEC §14.12) ---------------------------------------------
+    def disable_commit(self, commit_id: Any, label: str | None = None) -> ValueCommitId:
+        """Append Disable(``commit_id``) on top of the current state and move to it. Not an
+        undoable step (``dispatch_enable_commit`` is)."""
+        return self._toggle(commit_id, False, label)
+
+    def enable_commit(self, commit_id: Any, label: str | None = None) -> ValueCommitId:
+        """Append Enable(``commit_id``) on top of the current state and move to it. Not an
+        undoable step (``dispatch_enable_commit`` is)."""
+        return self._toggle(commit_id, True, label)
+
+    def dispatch_enable_commit(self, commit_id: Any, enabled: bool) -> ValueCommitId:
+        """Enable (``enabled`` True) or disable ``commit_id`` as an undoable step: the toggle
+        commit goes on the undo stack like a dispatch, and the redo stack is cleared."""
+        toggle = self._toggle(commit_id, bool(enabled), None)
+        self._undo.append(_Step(self._db.commit_header(toggle).label(), toggle))
+        self._redo.clear()
+        return toggle
+
+    def _toggle(self, commit_id: Any, enable: bool, label: str | None) -> ValueCommitId:
+        db = self._require_db()
+        here = self.state().commit_id()
+        if label is None:
+            label = f"{'Enable' if enable else 'Disable'} [{db.commit_header(commit_id).label()}]"
+        toggle = (db.enable_commit if enable else db.disable_commit)(label, here, commit_id)
+        self._move_to(toggle)
+        return toggle
+
+    def delete_commit(self, commit_id: Any) -> None:
+        """Delete a head of the database (NotAHeadError otherwise). When the store stood on it,
+        it moves to the commit's parent (the initial state for a root); undo/redo steps that
+        involve the commit are forgotten."""
+        db = self._require_db()
+        header = db.commit_header(commit_id)
+        db.delete_commit(commit_id)
+        gone = header.commit_id()
+        self._undo = [s for s in self._undo if gone not in (s.commit_id, s.undo_commit_id)]
+        self._redo = [s for s in self._redo if gone not in (s.commit_id, s.undo_commit_id)]
+        if self.state().commit_id() == gone:
+            parent = header.parent_commit_id()
+            self._move(db.state(parent) if parent.is_valid() else db.initial_state())
+
+    def reset(self) -> None:
+        """The demo reset: notify ``notify_database_will_reset``, keep only the database's first
+        commit (``reset_commits``), notify ``notify_database_did_reset``, forget undo/redo and
+        move to the last commit left."""
+        db = self._require_db()
+        self._notify("notify_database_will_reset")
+        db.reset_commits()
+        self._notify("notify_database_did_reset")
+        self.clear_undo_redo()
+        last = db.last_commit_id()
+        self._move(db.initial_state() if last is None else db.state(last))
+
+
+def _forwarder(name: str) -> Callable[..., None]:
+    def forward(self: CommitStore, *args: Any) -> None:
+        self._notify(name, *args)
+
+    forward.__name__ = name
+    forward.__doc__ = f"Send ``{name}`` to the notifier (nothing without one; a notifier that raises is ignored)."
+    return forward
+
+
+# The notify_* forwarders: code driving a store announces events through it.
+for _name in NOTIFICATIONS:
+    setattr(CommitStore, _name, _forwarder(_name))

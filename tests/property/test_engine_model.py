@@ -62,19 +62,22 @@ def plain(v: Any) -> Any:
 
 
 def ref_opcode(op: Any) -> dict[str, Any]:
-    """An opcode as plain data, read through the documented accessors only."""
-    path = op.path()
+    """An opcode as plain data, read through the documented accessors only (each kind has
+    only its own, SPEC §14.4)."""
+    path = op.path() if hasattr(op, "path") else None
     comps = () if path is None else tuple(
         (c.kind(), str(c.value()) if c.kind() == "Position" else plain(c.value())) for c in path.components()
     )
-    pos, before = op.position(), op.before_position()
-    return {"type": op.type(), "doc": str(op.key()[1]), "path": comps, "value": plain(op.value()),
+    pos = op.position() if hasattr(op, "position") else None
+    before = op.before_position() if hasattr(op, "before_position") else None
+    value = op.value() if hasattr(op, "value") else None
+    return {"type": op.type(), "doc": str(op.key().instance_id()), "path": comps, "value": plain(value),
             "position": None if pos is None else str(pos), "before": None if before is None else str(before)}
 
 
 def xarray_from_plain(v: Any) -> dict[str, Any]:
-    positions, _gone, live = v
-    return {"pos": list(positions), "vals": dict(live), "dis": set()}
+    positions, disabled, live = v
+    return {"pos": list(positions), "vals": dict(live), "dis": set(disabled)}
 
 
 def doc_from_plain(v: dict[str, Any]) -> dict[str, Any]:
@@ -89,8 +92,8 @@ def doc_to_plain(doc: dict[str, Any] | None) -> Any:
         return None
     out = {k: copy.deepcopy(v) for k, v in doc.items() if k != "notes"}
     xa = doc["notes"]
-    gone = [p for p in xa["pos"] if p != END and p not in xa["vals"]]
-    out["notes"] = (list(xa["pos"]), gone, dict(xa["vals"]))
+    # SPEC §14.3: the second item lists the disabled positions only, ascending
+    out["notes"] = (list(xa["pos"]), sorted(xa["dis"]), dict(xa["vals"]))
     return out
 
 
@@ -385,8 +388,10 @@ def test_every_state_matches_the_reference_model(data: st.DataObject) -> None:
         decided = ref.decided(c)
         state = db.state(cv)
         actions = state.eval_actions()  # newest first
-        assert [str(a.header().commit_id()) for a in reversed(actions)] == lin, f"linearisation of {c}"
-        assert [a.enabled() for a in reversed(actions)] == [decided[x] for x in lin], f"eval_actions at {c}"
+        # SPEC §14.5: eval_actions lists the Mutations commits of L(c) only
+        mutations = [x for x in lin if ref.header(x)[0] == "Mutations"]
+        assert [str(a.header().commit_id()) for a in reversed(actions)] == mutations, f"linearisation of {c}"
+        assert [a.enabled() for a in reversed(actions)] == [decided[x] for x in mutations], f"eval_actions at {c}"
         enabled = {str(x): v for x, v in CommitStateBuilder.enabled_by_commit_id(db, cv).items()}
         assert {x: enabled.get(x) for x in lin} == {x: decided[x] for x in lin}, f"enabled flags at {c}"
         # SPEC §6.3 lists the commits of L(c); a backend may add the toggle targets outside it,

@@ -10,7 +10,6 @@ import pytest
 from commitdb import (
     CommitDatabase,
     CommitMutableState,
-    CommitOpcode,
     CommitStateBuilder,
     Path,
     ValueCommitId,
@@ -29,6 +28,7 @@ from commitdb.engine.program import (
     SET_UNION,
     XARRAY_INSERT,
     XARRAY_UPDATE,
+    new_opcode,
 )
 
 U1 = ValueUUId("11111111-1111-1111-1111-111111111111")
@@ -97,10 +97,10 @@ def test_whole_branches_not_interleaved_by_time(lg: Logins, clock: list[float]) 
     b2 = lg.update(b1, "nickname", "b2")  # t=1003, newest write
     m = lg.db.merge_commit("m", b2, c1)
     assert lg.nick(m) == "c1"
-    assert ids(lg.db.state(m).eval_actions()) == [m, c1, b2, b1, a]
+    assert ids(lg.db.state(m).eval_actions()) == [c1, b2, b1, a]  # Mutations only (SPEC §14.5)
     m2 = lg.db.merge_commit("m2", c1, b2)
     assert lg.nick(m2) == "b2"
-    assert ids(lg.db.state(m2).eval_actions()) == [m2, b2, b1, c1, a]
+    assert ids(lg.db.state(m2).eval_actions()) == [b2, b1, c1, a]
 
 
 def test_commit_id_order_plays_no_part(lg: Logins) -> None:
@@ -121,10 +121,10 @@ def test_criss_cross_merges(lg: Logins) -> None:
     assert (lg.nick(m1), lg.nick(m2)) == ("c", "b")
     top = lg.db.merge_commit("top", m1, m2)
     # L(top) = L(m1) + [m2] + [top] = [a, b, c, m1, m2, top]
-    assert ids(lg.db.state(top).eval_actions()) == [top, m2, m1, c, b, a]
+    assert ids(lg.db.state(top).eval_actions()) == [c, b, a]  # merges are not listed (SPEC §14.5)
     assert lg.nick(top) == "c"
     top2 = lg.db.merge_commit("top2", m2, m1)
-    assert ids(lg.db.state(top2).eval_actions()) == [top2, m1, m2, b, c, a]
+    assert ids(lg.db.state(top2).eval_actions()) == [b, c, a]
     assert lg.nick(top2) == "b"
 
 
@@ -245,11 +245,11 @@ def test_eval_actions(lg: Logins) -> None:
     b = lg.update(a, "nickname", "b")
     d = lg.db.disable_commit("d", b, b)
     actions = lg.db.state(d).eval_actions()
-    assert ids(actions) == [d, b, a]
-    assert [x.enabled() for x in actions] == [True, False, True]
-    assert [x.header().commit_type() for x in actions] == ["Disable", "Mutations", "Mutations"]
-    assert actions[0].program() is None
-    assert [op.type() for op in actions[1].program().all_opcodes()] == ["Document_Update"]
+    assert ids(actions) == [b, a]  # the Disable commit itself is not listed (SPEC §14.5)
+    assert [x.enabled() for x in actions] == [False, True]
+    assert [x.header().commit_type() for x in actions] == ["Mutations", "Mutations"]
+    assert [op.type() for op in actions[0].program().all_opcodes()] == ["Document_Update"]
+    assert lg.db.enabled_by_commit_id(d) == {a: True, b: False, d: True}
     assert lg.db.initial_state().eval_actions() == []
 
 
@@ -355,17 +355,17 @@ def test_best_effort_reconstruction_never_fails(model: SimpleNamespace) -> None:
     strings = ValueSet(fields.field("tags").type(), ["x"])
     counters = ValueMap(fields.field("counters").type(), {"z": 26})
     forged = [
-        CommitOpcode(DOCUMENT_UPDATE, dk, f("age").const(), value=ValueString("not an int")),
-        CommitOpcode(DOCUMENT_UPDATE, dk, f("name").const(), value=ValueInt64(3)),
-        CommitOpcode(DOCUMENT_UPDATE, dk, f("nope").const(), value=ValueInt64(3)),
-        CommitOpcode(DOCUMENT_UPDATE, dk, f("name").field("deeper").const(), value=ValueInt64(3)),
-        CommitOpcode(SET_UNION, dk, f("counters").const(), value=strings),
-        CommitOpcode(MAP_UNION, dk, f("tags").const(), value=counters),
-        CommitOpcode(MAP_SUBTRACT, dk, f("counters").const(), value=counters),
-        CommitOpcode(XARRAY_INSERT, dk, f("tags").const(), position=ValueUUId.create().bytes_value(),
+        new_opcode(DOCUMENT_UPDATE, dk, f("age").const(), value=ValueString("not an int")),
+        new_opcode(DOCUMENT_UPDATE, dk, f("name").const(), value=ValueInt64(3)),
+        new_opcode(DOCUMENT_UPDATE, dk, f("nope").const(), value=ValueInt64(3)),
+        new_opcode(DOCUMENT_UPDATE, dk, f("name").field("deeper").const(), value=ValueInt64(3)),
+        new_opcode(SET_UNION, dk, f("counters").const(), value=strings),
+        new_opcode(MAP_UNION, dk, f("tags").const(), value=counters),
+        new_opcode(MAP_SUBTRACT, dk, f("counters").const(), value=counters),
+        new_opcode(XARRAY_INSERT, dk, f("tags").const(), position=ValueUUId.create().bytes_value(),
                      before=bytes(16)),
-        CommitOpcode(XARRAY_UPDATE, dk, f("notes").const(), position=bytes(16), value=ValueInt64(1)),
-        CommitOpcode(DOCUMENT_SET, dk, value=L.create_document()),  # a document of another type
+        new_opcode(XARRAY_UPDATE, dk, f("notes").const(), position=bytes(16), value=ValueInt64(1)),
+        new_opcode(DOCUMENT_SET, dk, value=L.create_document()),  # a document of another type
     ]
     ms.raw_opcodes().extend(forged)
     c = db.commit_mutations("forged", ms)

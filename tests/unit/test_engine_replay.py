@@ -13,6 +13,9 @@ from commitdb import (
     CommitMutableState,
     Path,
     ValidationError,
+    ValueDouble,
+    ValueInt64,
+    ValueString,
     ValueUUId,
     ValueXArray,
 )
@@ -189,21 +192,24 @@ def test_update_tuple_and_vec_index(model: SimpleNamespace) -> None:
     assert repr(doc.pos) == "(0.0, 0.0, -3.0)"
 
 
-def test_update_variant_held_type_writes_unheld_does_nothing(model: SimpleNamespace) -> None:
+def test_update_through_variant_unwrap_switches_alternative(model: SimpleNamespace) -> None:
+    """SPEC §14.6 (replacing §4's "unheld type does nothing"): a value of any alternative is
+    written and the variant switches to it; a value of another type does nothing."""
     def ops(mu: Any, key: Any) -> None:
-        mu.update(model.P, key, F("v").unwrap(), "text")  # holds an int64: unheld
-        assert repr(document(mu, model.P, key).v) == "0"
-        mu.update(model.P, key, F("v").unwrap(), 5)
+        mu.update(model.P, key, F("v").unwrap(), ValueString("text"))  # holds an int64: switches
+        assert repr(document(mu, model.P, key).v) == "'text'"
+        mu.update(model.P, key, F("v").unwrap(), ValueDouble(1.5))  # not an alternative: nothing
+        assert repr(document(mu, model.P, key).v) == "'text'"
+        mu.update(model.P, key, F("v").unwrap(), ValueInt64(5))
 
     doc, _ = run(model, ops)
-    assert repr(doc.v) == "5"
+    assert repr(doc.v) == "5" and doc.v.index() == 0
 
 
 def test_update_variant_whole_changes_alternative(model: SimpleNamespace) -> None:
     def ops(mu: Any, key: Any) -> None:
         mu.update(model.P, key, F("v"), "text")
-        mu.update(model.P, key, F("v").unwrap(), "more")
-        mu.update(model.P, key, F("v").unwrap(), 9)  # now unheld
+        mu.update(model.P, key, F("v").unwrap(), ValueString("more"))
 
     doc, _ = run(model, ops)
     assert repr(doc.v) == "'more'"

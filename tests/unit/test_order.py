@@ -239,7 +239,7 @@ def test_any_empty_first_then_type_code() -> None:
     vals = [ValueAny(ValueString("a")), ValueAny(ValueInt32(100)), empty, ValueAny(ValueInt64(-5))]
     s = Value.create(TypeSet(TypeAny()), vals)
     # int32 (08) < int64 (09) < string (0f), empty first
-    assert [repr(v) for v in s.members()] == ["nil", "100", "-5", "'a'"]
+    assert [repr(v) for v in s.members()] == ["nil", "Any(100)", "Any(-5)", "Any('a')"]  # reprs of SPEC §14.11
     assert empty < ValueAny(ValueInt32(0))
 
 

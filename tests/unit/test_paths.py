@@ -92,8 +92,10 @@ def test_spec_reprs() -> None:
     assert repr(Path.from_field("history").index(2)) == ".history[2]"
     assert repr(Path.from_field("notes").position(UUID)) == ".notes[{" + UUID + "}]"
     assert repr(Path.from_field("tags").element(0)) == ".tags.element[0]"
-    # the SPEC form `.counters['x'].entry[0]`: a key component followed by an entry component
-    assert repr(Path.from_field("counters").key("x").entry(0)) == ".counters['x'].entry[0]"
+    # SPEC §14.9: an entry component prints `[<key>].entry`; `.counters['x'].entry[0]` is the
+    # entry of key 'x' followed by an index (the old reading, a key then an entry, was wrong)
+    assert repr(Path.from_field("counters").entry("x")) == ".counters['x'].entry"
+    assert repr(Path.from_field("counters").entry("x").index(0)) == ".counters['x'].entry[0]"
     assert repr(Path.from_field("logins").key("main").field("password")) == ".logins['main'].password"
     assert repr(Path()) == "."
     assert repr(Path().const()) == "."

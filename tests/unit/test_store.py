@@ -178,11 +178,12 @@ def test_dispatch_set_update_diff(env: Env) -> None:
 
 
 def test_undo_without_history(env: Env) -> None:
+    """SPEC §14.7: with nothing to undo or redo, undo() and redo() do nothing and raise nothing."""
     assert not env.store.can_undo() and not env.store.can_redo()
-    with pytest.raises(Exception):  # noqa: B017 - any commitdb error
-        env.store.undo()
-    with pytest.raises(Exception):  # noqa: B017
-        env.store.redo()
+    before = (env.store.state().commit_id(), env.db.commit_ids())
+    assert env.store.undo() is None
+    assert env.store.redo() is None
+    assert (env.store.state().commit_id(), env.db.commit_ids()) == before
 
 
 def test_use_commit_forward_and_merge(env: Env) -> None:

@@ -212,8 +212,9 @@ def test_variant_and_any_show_held_value() -> None:
     v = Value.create(TypeVariant([TypeInt64(), STRING]), "x")
     assert repr(v) == "'x'"
     assert repr(Value.create(TypeVariant([TypeInt64(), STRING]), 5)) == "5"
-    assert repr(ValueAny(ValueString("y"))) == "'y'"
-    assert repr(ValueAny(3)) == "3"
+    # SPEC §14.11: an any holding a value prints Any(<held repr>)
+    assert repr(ValueAny(ValueString("y"))) == "Any('y')"
+    assert repr(ValueAny(3)) == "Any(3)"
     assert repr(ValueAny()) == "nil"
     assert str(v.type()) == "int64|string"
 
@@ -513,16 +514,18 @@ def test_optional_of_optional_holds_a_nil_inner_optional() -> None:
     assert held != Value.create(outer_t)
     assert repr(Value.create(outer_t, Value.create(inner_t, "a"))) == "Optional(Optional('a'))"
     assert repr(ValueOptional(outer_t, nil_inner)) == "Optional(nil)"
-    # a nil optional of another element type still converts to nil
-    assert repr(Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32())))) == "nil"
-    assert repr(Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32()), 5))) == "Optional(5)"
+    # an optional of another element type is a typed value: never converted (SPEC §14.11)
+    with pytest.raises(TypeMismatchError):
+        Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32())))
+    with pytest.raises(TypeMismatchError):
+        Value.create(TypeOptional(TypeInt64()), Value.create(TypeOptional(TypeInt32()), 5))
 
 
 def test_variant_with_any_alternative_holds_the_any() -> None:
     t = TypeVariant([TypeAny(), STRING])
     v = Value.create(t, ValueAny(ValueBool(True)))
     assert v.index() == 0
-    assert repr(v) == "true"
+    assert repr(v) == "Any(true)"  # the variant prints its held any bare (SPEC §14.11)
     assert Value.create(t, ValueAny()).index() == 0
     assert Value.create(t, ValueString("s")).index() == 1
     nested = TypeVariant([TypeVariant([TypeInt64(), STRING]), TypeBool()])

@@ -109,18 +109,18 @@ def show(ctx: click.Context, path: str, commit: str) -> None:
 
 
 def _opcode_line(op: Any, names: dict[bytes, str]) -> str:
-    rid = op.attachment_runtime_id()
+    key = op.key()
+    rid = key.attachment_runtime_id()
     attachment = names.get(rid.bytes_value(), f"attachment {rid}")
-    parts = [f"{op.type():<15}", attachment, str(op.instance_id())]
-    if op.path() is not None:
+    parts = [f"{op.type():<15}", attachment, str(key.instance_id())]
+    if hasattr(op, "path"):  # each opcode kind has only its own accessors (SPEC §14.4)
         parts.append(str(op.path()))
-    if op.before_position() is not None:
+    if hasattr(op, "before_position"):
         parts.append(f"before={op.before_position()}")
-    if op.position() is not None:
+    if hasattr(op, "position"):
         parts.append(f"position={op.position()}")
-    value = op.value()
-    if value is not None:
-        parts.append(repr(value))
+    if hasattr(op, "value"):
+        parts.append(repr(op.value()))
     return " ".join(parts)
 
 

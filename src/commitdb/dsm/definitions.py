@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from commitdb.errors import DefinitionsConflictError, DefinitionsError, KeyTypeError
+from commitdb.errors import DefinitionsConflictError, DefinitionsError, DocumentTypeError, KeyTypeError
 from commitdb.values.types import (
     NameSpace,
     Type,
@@ -112,6 +112,14 @@ class Attachment:
 
     def create_document(self) -> Value:
         return Value.create(self._doc_type)
+
+    def create_structure(self, initial_value: Any = None) -> Value:
+        """A new structure of the document type, filled from ``initial_value`` — a dict as
+        ``set()`` accepts (missing fields take their default; an unknown field raises) — or
+        ``create_document()`` when None. TypeError when the document type is not a structure."""
+        if not isinstance(self._doc_type, TypeStructure):
+            raise DocumentTypeError(f"the attachment's document type must be a structure, not {self._doc_type}")
+        return Value.create(self._doc_type, initial_value)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Attachment) and other.rid == self.rid

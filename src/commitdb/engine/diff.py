@@ -21,6 +21,7 @@ from commitdb.engine.program import (
     XARRAY_UPDATE,
     CommitOpcode,
     DocKey,
+    new_opcode,
 )
 from commitdb.values import containers as C
 from commitdb.values.path import FIELD, PathComponent, PathConst
@@ -30,7 +31,7 @@ from commitdb.values.value import Value
 
 def diff_opcodes(dk: DocKey, current: Value | None, target: Value, recursive: bool = False) -> list[CommitOpcode]:
     if current is None:
-        return [CommitOpcode(DOCUMENT_SET, dk, value=target.copy())]
+        return [new_opcode(DOCUMENT_SET, dk, value=target.copy())]
     ops: list[CommitOpcode] = []
     _diff(dk, (), current, target, recursive, ops)
     return ops
@@ -38,9 +39,9 @@ def diff_opcodes(dk: DocKey, current: Value | None, target: Value, recursive: bo
 
 def _replace(dk: DocKey, path: tuple[PathComponent, ...], target: Value, ops: list[CommitOpcode]) -> None:
     if not path:
-        ops.append(CommitOpcode(DOCUMENT_SET, dk, value=target.copy()))
+        ops.append(new_opcode(DOCUMENT_SET, dk, value=target.copy()))
     else:
-        ops.append(CommitOpcode(DOCUMENT_UPDATE, dk, PathConst(path), value=target.copy()))
+        ops.append(new_opcode(DOCUMENT_UPDATE, dk, PathConst(path), value=target.copy()))
 
 
 def _diff(dk: DocKey, path: tuple[PathComponent, ...], cur: Value, new: Value, recursive: bool,
@@ -74,9 +75,9 @@ def _diff_set(dk: DocKey, path: tuple[PathComponent, ...], cur: C.ValueSet, new:
     added = C.ValueSet(t, [m for m in new.members() if m not in cur])
     p = PathConst(path)
     if len(removed):
-        ops.append(CommitOpcode(SET_SUBTRACT, dk, p, value=removed))
+        ops.append(new_opcode(SET_SUBTRACT, dk, p, value=removed))
     if len(added):
-        ops.append(CommitOpcode(SET_UNION, dk, p, value=added))
+        ops.append(new_opcode(SET_UNION, dk, p, value=added))
 
 
 def _diff_map(dk: DocKey, path: tuple[PathComponent, ...], cur: C.ValueMap, new: C.ValueMap,
@@ -93,11 +94,11 @@ def _diff_map(dk: DocKey, path: tuple[PathComponent, ...], cur: C.ValueMap, new:
         elif old != v:
             changed.put(k, v.copy())
     if len(removed):
-        ops.append(CommitOpcode(MAP_SUBTRACT, dk, p, value=removed))
+        ops.append(new_opcode(MAP_SUBTRACT, dk, p, value=removed))
     if len(changed):
-        ops.append(CommitOpcode(MAP_UPDATE, dk, p, value=changed))
+        ops.append(new_opcode(MAP_UPDATE, dk, p, value=changed))
     if len(added):
-        ops.append(CommitOpcode(MAP_UNION, dk, p, value=added))
+        ops.append(new_opcode(MAP_UNION, dk, p, value=added))
 
 
 def _diff_xarray(dk: DocKey, path: tuple[PathComponent, ...], cur: C.ValueXArray, new: C.ValueXArray,
@@ -115,13 +116,13 @@ def _diff_xarray(dk: DocKey, path: tuple[PathComponent, ...], cur: C.ValueXArray
     cur_vals, new_vals = cur.raw_values(), new.raw_values()
     for pos in cur_positions:
         if pos in cur_vals and pos not in new_vals:
-            ops.append(CommitOpcode(XARRAY_REMOVE, dk, p, position=pos))
+            ops.append(new_opcode(XARRAY_REMOVE, dk, p, position=pos))
     for i, pos in enumerate(new_positions):
         if pos in cur_set:
             if pos in new_vals and cur_vals.get(pos) != new_vals[pos]:
-                ops.append(CommitOpcode(XARRAY_UPDATE, dk, p, value=new_vals[pos].copy(), position=pos))
+                ops.append(new_opcode(XARRAY_UPDATE, dk, p, value=new_vals[pos].copy(), position=pos))
             continue
         anchor = next(q for q in new_positions[i + 1:] if q in cur_set)  # END is always shared
-        ops.append(CommitOpcode(XARRAY_INSERT, dk, p, position=pos, before=anchor))
+        ops.append(new_opcode(XARRAY_INSERT, dk, p, position=pos, before=anchor))
         if pos in new_vals:
-            ops.append(CommitOpcode(XARRAY_UPDATE, dk, p, value=new_vals[pos].copy(), position=pos))
+            ops.append(new_opcode(XARRAY_UPDATE, dk, p, value=new_vals[pos].copy(), position=pos))

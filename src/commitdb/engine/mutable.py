@@ -23,14 +23,15 @@ from commitdb.engine.program import (
     CommitOpcode,
     CommitProgram,
     DocKey,
-    collect_blob_ids,
+    new_opcode,
+    value_blob_ids,
 )
 from commitdb.engine.replay import apply_opcode
 from commitdb.engine.state import AttachmentGetting, CommitState, check_attachment, check_key, key_value
-from commitdb.errors import MissingBlobError, OperationError, PathError, ValidationError
+from commitdb.errors import MissingBlobError, OperationError, PathError, UntypedValueError, ValidationError
 from commitdb.values import containers as C
 from commitdb.values import types as T
-from commitdb.values.factory import create, variant_choice
+from commitdb.values.factory import create
 from commitdb.values.path import UNWRAP, Path, PathConst, resolve_type
 from commitdb.values.scalars import ValueBlobId, ValueUUId
 from commitdb.values.value import Value
@@ -106,6 +107,18 @@ def _as_path(path: Any) -> PathConst:
     raise PathError(f"expected a Path, got {path!r}")
 
 
+def _dynamic_unwrap(path: PathConst, document_type: T.Type) -> int | None:
+    """The index of the first component of ``path`` that unwraps a variant or an any (whose
+    held type only a value knows), or None. The components before it are checked."""
+    comps = path.raw_components()
+    for i, c in enumerate(comps):
+        if c.kind_code() == UNWRAP:
+            _, held = resolve_type(PathConst(comps[:i]), document_type)
+            if isinstance(held, T.TypeVariant | T.TypeAny):
+                return i
+    return None
+
+
 def _position(p: Any, what: str) -> bytes:
     try:
         return ValueUUId(p).bytes_value()
@@ -156,7 +169,7 @@ class AttachmentMutating(AttachmentGetting):
 
     def _check_blobs(self, value: Value) -> None:
         source = self._state.source()
-        for blob_id in collect_blob_ids([CommitOpcode(DOCUMENT_SET, (b"", b"", b""), value=value)]):
+        for blob_id in value_blob_ids(value):
             if not source.engine_has_blob(blob_id):
                 raise MissingBlobError(f"Missing blob {ValueBlobId(blob_id)}")
 
@@ -176,35 +189,31 @@ class AttachmentMutating(AttachmentGetting):
         dk = self._target(attachment, key)
         value = create(attachment.document_type(), document)
         self._check_blobs(value)
-        self._mutable.record(CommitOpcode(DOCUMENT_SET, dk, value=value))
+        self._mutable.record(new_opcode(DOCUMENT_SET, dk, value=value))
 
     def update(self, attachment: Any, key: Any, path: Any, value: Any) -> None:
         """Write ``value`` at ``path`` inside the document (no-op at replay if it does not resolve)."""
         dk = self._target(attachment, key)
-        p, t = resolve_type(_as_path(path), attachment.document_type())
+        p = _as_path(path)
+        document_type = attachment.document_type()
+        cut = _dynamic_unwrap(p, document_type)
+        if cut is None:
+            p, t = resolve_type(p, document_type)
+            v = create(t, value)  # type: ignore[arg-type]
+        else:
+            # Through a variant or any unwrap (SPEC §14.6): the held type is only known when the
+            # opcode is replayed, so the value must carry its own type, and nothing after the
+            # unwrap is checked now.
+            if not isinstance(value, Value):
+                raise UntypedValueError(f"the value must be a Viper value, not {type(value).__name__}")
+            comps = p.raw_components()
+            head, _ = resolve_type(PathConst(comps[:cut + 1]), document_type)
+            p = PathConst(head.raw_components() + comps[cut + 1:])
+            v = value.copy()
         if not p.is_regular():
             raise PathError(f"update: path {p} is irregular (entry/element) and cannot be written")
-        if t is None:
-            v = self._through_variant(attachment, p, value)
-        else:
-            v = create(t, value)
         self._check_blobs(v)
-        self._mutable.record(CommitOpcode(DOCUMENT_UPDATE, dk, p, value=v))
-
-    def _through_variant(self, attachment: Any, p: PathConst, value: Any) -> Value:
-        """The value written through ``!`` on a variant (one of its alternatives) or an any."""
-        comps = p.raw_components()
-        if not comps or comps[-1].kind_code() != UNWRAP:
-            raise PathError(f"path {p} goes through a variant or any; its type cannot be checked")
-        parent_path = PathConst(comps[:-1])
-        _, parent_type = resolve_type(parent_path, attachment.document_type())
-        if isinstance(parent_type, T.TypeVariant):
-            return variant_choice(parent_type, value)[1]
-        if isinstance(parent_type, T.TypeAny):
-            from commitdb.values.factory import deduce
-
-            return deduce(value)
-        raise PathError(f"path {p} cannot be checked")
+        self._mutable.record(new_opcode(DOCUMENT_UPDATE, dk, p, value=v))
 
     def union_in_set(self, attachment: Any, key: Any, path: Any, values: Any) -> None:
         self._collection_op(SET_UNION, "union_in_set", T.TypeSet, attachment, key, path, values)
@@ -227,7 +236,7 @@ class AttachmentMutating(AttachmentGetting):
         if not len(v):  # type: ignore[arg-type]
             return  # an empty argument records nothing (FORMAT.md §7.2)
         self._check_blobs(v)
-        self._mutable.record(CommitOpcode(code, dk, p, value=v))
+        self._mutable.record(new_opcode(code, dk, p, value=v))
 
     def subtract_in_map(self, attachment: Any, key: Any, path: Any, keys: Any) -> None:
         dk = self._target(attachment, key)
@@ -235,7 +244,7 @@ class AttachmentMutating(AttachmentGetting):
         v = create(T.TypeSet(t.key_type()), keys)  # type: ignore[attr-defined]
         if not len(v):  # type: ignore[arg-type]
             return
-        self._mutable.record(CommitOpcode(MAP_SUBTRACT, dk, p, value=v))
+        self._mutable.record(new_opcode(MAP_SUBTRACT, dk, p, value=v))
 
     def insert_in_xarray(self, attachment: Any, key: Any, path: Any, before_position: Any, new_position: Any,
                          value: Any) -> None:
@@ -248,8 +257,8 @@ class AttachmentMutating(AttachmentGetting):
             raise ValidationError("new_position cannot be END (the zero uuid)")
         v = create(t.element_type(), value)  # type: ignore[attr-defined]
         self._check_blobs(v)
-        self._mutable.record(CommitOpcode(XARRAY_INSERT, dk, p, position=new, before=before))
-        self._mutable.record(CommitOpcode(XARRAY_UPDATE, dk, p, value=v, position=new))
+        self._mutable.record(new_opcode(XARRAY_INSERT, dk, p, position=new, before=before))
+        self._mutable.record(new_opcode(XARRAY_UPDATE, dk, p, value=v, position=new))
 
     def update_in_xarray(self, attachment: Any, key: Any, path: Any, position: Any, value: Any) -> None:
         dk = self._target(attachment, key)
@@ -257,12 +266,12 @@ class AttachmentMutating(AttachmentGetting):
         pos = _position(position, "position")
         v = create(t.element_type(), value)  # type: ignore[attr-defined]
         self._check_blobs(v)
-        self._mutable.record(CommitOpcode(XARRAY_UPDATE, dk, p, value=v, position=pos))
+        self._mutable.record(new_opcode(XARRAY_UPDATE, dk, p, value=v, position=pos))
 
     def remove_in_xarray(self, attachment: Any, key: Any, path: Any, position: Any) -> None:
         dk = self._target(attachment, key)
         p, _ = self._container(attachment, path, T.TypeXArray, "remove_in_xarray")
-        self._mutable.record(CommitOpcode(XARRAY_REMOVE, dk, p, position=_position(position, "position")))
+        self._mutable.record(new_opcode(XARRAY_REMOVE, dk, p, position=_position(position, "position")))
 
     def diff(self, attachment: Any, key: Any, document: Any, recursive: bool = False) -> None:
         """Record the minimal opcodes that turn the current document into ``document``."""

@@ -171,13 +171,15 @@ def _update(doc: Value, comps: tuple[PathComponent, ...], value: Value) -> None:
             if _same_type(value, parent.type().element_type()):  # type: ignore[attr-defined]
                 parent._v = value.copy()
         elif isinstance(parent, C.ValueVariant):
-            # Only the alternative the variant currently holds can be written through it.
-            if _same_type(value, parent.held_type()):
-                parent._v = value.copy()
+            # A value of one of the alternatives is written and the variant switches to it;
+            # any other type does nothing (SPEC §14.6).
+            rid = value.type().rid
+            for i, alternative in enumerate(parent.type().types()):  # type: ignore[attr-defined]
+                if alternative.rid == rid:
+                    parent._index, parent._v = i, value.copy()
+                    break
         elif isinstance(parent, C.ValueAny):
-            held = parent.held()
-            if held is not None and _same_type(value, held.type()):
-                parent._v = value.copy()
+            parent._v = value.copy()  # any typed value; a nil any becomes present
     elif k == POSITION:
         if isinstance(parent, C.ValueXArray) and _same_type(value, parent.type().element_type()):  # type: ignore[attr-defined]
             parent.update_position(p, value.copy())

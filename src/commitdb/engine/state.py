@@ -172,12 +172,15 @@ class CommitState:
         return flags
 
     def eval_actions(self) -> list[EvalAction]:
-        """The linearisation, newest first."""
+        """The Mutations commits of the linearisation, newest first, each with its enabled flag
+        (SPEC §14.5). Merge, Disable and Enable commits are not listed — not even the state's
+        own commit; ``enabled_by_commit_id`` covers those."""
         lin, disabled = self._full_lin()
         if lin is None:
             return []
-        dag = self._source.engine_dag()
-        return [EvalAction(self._source, dag.headers[x], x not in disabled) for x in lin.reversed_ids()]
+        headers = self._source.engine_dag().headers
+        return [EvalAction(self._source, h, x not in disabled)
+                for x in lin.reversed_ids() if (h := headers[x]).type_code == MUTATIONS]
 
     def _read_plan(self) -> ReadPlan | None:
         if self._plan is None and self._commit_id != ZERO_ID:

@@ -223,6 +223,10 @@ class RemoteBackend(CommitDatabasing):
     def is_readonly(self) -> bool:
         return self._cached_meta("is_readonly")
 
+    def in_memory(self) -> bool:
+        """Whether the database the server serves is in memory."""
+        return self._cached_meta("in_memory")
+
     def address(self) -> str:
         return self._address
 

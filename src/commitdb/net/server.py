@@ -477,7 +477,7 @@ def _r_poll(service: DatabaseService, backend: CommitDatabasing, args: list[Any]
 _READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]] = {
     "poll": _r_poll,
     **{name: _r_simple(name) for name in (
-        "path", "uuid", "documentation", "codec_name", "definitions_bytes", "is_readonly",
+        "path", "uuid", "documentation", "codec_name", "definitions_bytes", "is_readonly", "in_memory",
         "commit_count", "blob_id_list", "persists_index",
     )},
     "get_commit": _r_get_commit,

@@ -178,6 +178,10 @@ class CommitDatabasing(ABC):
     def is_readonly(self) -> bool:
         return False
 
+    def in_memory(self) -> bool:
+        """Whether the database lives in this process only (nothing on disk)."""
+        return False
+
     def local_generation(self) -> int:
         """A counter this connection bumps when it takes something away (rollback, deleting
         commits): read locally, so the facade can trust its views without asking the backend."""

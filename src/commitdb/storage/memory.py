@@ -39,6 +39,9 @@ class MemoryBackend(CommitDatabasing):
     def path(self) -> str:
         return "InMemory"
 
+    def in_memory(self) -> bool:
+        return True
+
     def uuid(self) -> str:
         return self._uuid
 

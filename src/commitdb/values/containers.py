@@ -497,7 +497,8 @@ class ValueAny(Value):
     __hash__ = Value.__hash__
 
     def representation(self) -> str:
-        return "nil" if self._v is None else self._v.representation()
+        """``Any(<held repr>)``, or ``nil`` when empty (SPEC §14.11)."""
+        return "nil" if self._v is None else f"Any({self._v.representation()})"
 
     def copy(self) -> ValueAny:
         c = ValueAny.__new__(ValueAny)

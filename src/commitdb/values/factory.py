@@ -53,19 +53,26 @@ def _zero_makers() -> dict[int, Callable[[Any], Value]]:
     }
 
 
+# Types that hold another value: a typed Value of the held type is wrapped, not converted.
+# (A key of a sub-concept is admitted by key<Parent> as it is, too.)
+_WRAPPING_CODES = frozenset({T.OPTIONAL, T.VARIANT, T.ANY, T.KEY})
+
+
 def create(t: Type, init: Any = None) -> Value:
-    """A value of type ``t`` from ``init`` (None → zero). A Value of the same type is deep-copied."""
+    """A value of type ``t`` from ``init`` (None → zero). A Value of the same type is
+    deep-copied; a typed Value of another type is never converted (SPEC §14.11): it raises
+    TypeMismatchError, unless ``t`` wraps it (optional, variant, any) or admits it (key)."""
     if init is None:
         return zero(t)
+    code = t.code
     if isinstance(init, Value):
         it = init._type
         if it is t or it.rid == t.rid:
             return init.copy()
-    code = t.code
+        if code not in _WRAPPING_CODES:
+            raise TypeMismatchError(f"expected type '{t}', got '{it}' {init!r} (a typed value is never converted)")
     cls = S.SCALAR_CLASS_BY_CODE.get(code)
     if cls is not None:
-        if isinstance(init, C.ValueAny | C.ValueVariant):
-            init = _held(init)
         return cls(init)
     coercer = _COERCERS.get(code)
     if coercer is None:
@@ -73,20 +80,11 @@ def create(t: Type, init: Any = None) -> Value:
     return coercer(t, init)
 
 
-def _held(v: Value) -> Any:
-    if isinstance(v, C.ValueAny):
-        return v.held()
-    if isinstance(v, C.ValueVariant):
-        return v.unwrap(encoded=False)
-    return v
-
-
 def _optional(t: T.TypeOptional, init: Any) -> Value:
-    if isinstance(init, C.ValueOptional):
-        if init._type.rid == t.element_type().rid:
-            # optional<optional<X>> given an optional<X>: held as is, even when it is nil
-            return C.ValueOptional(t, init)
-        return C.ValueOptional(t, None if init.is_nil() else init.unwrap(encoded=False))
+    if isinstance(init, C.ValueOptional) and init._type.rid != t.element_type().rid:
+        # an optional of another type is not converted (SPEC §14.11)
+        raise TypeMismatchError(f"expected type '{t}', got '{init._type}' {init!r} (a typed value is never converted)")
+    # optional<optional<X>> given an optional<X>: held as is, even when it is nil
     return C.ValueOptional(t, init)
 
 
@@ -300,11 +298,12 @@ def dumps(value: Value, json: bool = False) -> Any:
     if isinstance(value, C.ValueXArray):
         positions = [S.ValueUUId(p).representation() for p in value.raw_positions()]
         vals = value.raw_values()
-        gone = [S.ValueUUId(p).representation() for p in value.raw_positions() if p != _ZERO16 and p not in vals]
+        # Only the tombstones, ascending (SPEC §14.3): a removed position is not listed.
+        disabled = [S.ValueUUId(p).representation() for p in sorted(value.raw_disabled())]
         live = {S.ValueUUId(p).representation(): dumps(v, json) for p, v in vals.items()}
         if json:
-            return [positions, gone, [[p, live[p]] for p in sorted(live)]]
-        return (positions, gone, live)
+            return [positions, disabled, [[p, live[p]] for p in sorted(live)]]
+        return (positions, disabled, live)
     raise ValidationError(f"cannot project {value!r}")
 
 
@@ -357,11 +356,14 @@ def loads(obj: Any, t: Type, definitions: Any = None) -> Value:
         elems = t.types() if code == T.TUPLE else (t.element_type(),) * t.size()  # type: ignore[attr-defined]
         return create(t, [loads(v, et, definitions) for v, et in zip(obj, elems)])
     if code == T.XARRAY:
-        positions, _gone, live = obj
+        positions, disabled, live = obj
         x = C.ValueXArray(t)  # type: ignore[arg-type]
         x._positions = [S.ValueUUId(p).bytes_value() for p in positions]
         if not x._positions or x._positions[-1] != _ZERO16:
             raise ValidationError("xarray positions must end with END")
+        x._disabled = {S.ValueUUId(p).bytes_value() for p in disabled}
+        if not x._disabled <= set(x._positions) - {_ZERO16}:
+            raise ValidationError("xarray disabled positions must be positions of the xarray")
         pairs = live.items() if isinstance(live, dict) else live
         held = set(x._positions)
         et = t.element_type()  # type: ignore[attr-defined]

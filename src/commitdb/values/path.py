@@ -69,8 +69,8 @@ class PathComponent:
             return "[{" + uuid_text(v) + "}]"
         if k == UNWRAP:
             return "!"
-        if k == ENTRY:
-            return f".entry[{v.representation()}]"
+        if k == ENTRY:  # the map entry of key v, i.e. the key itself (SPEC §14.9)
+            return f"[{v.representation()}].entry"
         return f".element[{v}]"
 
     def __repr__(self) -> str:
@@ -300,7 +300,9 @@ def _coerce_key(t: Type, key: Value) -> Value:
     from commitdb.values.factory import create
 
     try:
-        return create(t, key)
+        # A path holds its keys as values deduced when it was built (``.key(1)`` holds an
+        # int64), so a key of a plain kind is read back as the native it came from.
+        return create(t, out(key))
     except ValueError:
         raise PathError(f"map key {key!r} does not fit {t}") from None
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from commitdb.errors import TypeMismatchError
+from commitdb.errors import TypeMismatchError, ValidationError
 from commitdb.values import containers as _containers
 from commitdb.values.containers import ZERO16, _as, _reject_text
 from commitdb.values.scalars import ValueUUId
-from commitdb.values.types import Type, TypeXArray, parse_uuid, uuid_text
+from commitdb.values.types import Type, TypeVector, TypeXArray, parse_uuid, uuid_text
 from commitdb.values.value import Value, out
 
 
@@ -87,16 +87,25 @@ class ValueXArray(Value):
             return parse_uuid(position)
         raise TypeMismatchError(f"expected an xarray position (uuid), got {position!r}")
 
-    def insert(self, before_position: Any, value: Any) -> ValueUUId:
-        """Insert ``value`` before ``before_position`` (END appends); returns the new position."""
+    def insert(self, before_position: Any, value: Any, new_position: Any = None) -> ValueUUId:
+        """Insert ``value`` immediately before ``before_position`` (END appends) and return the
+        position used: ``new_position``, or a fresh random uuid when None.
+
+        Raises, changing nothing, when ``new_position`` is already held (live, removed,
+        disabled, or END) or ``before_position`` is not held (SPEC §14.2)."""
         v = self._elem(value)
         before = self._pos(before_position)
+        if new_position is None:
+            new = self.create_position().bytes_value()
+        else:
+            new = self._pos(new_position)
+            if new in self._positions:
+                raise ValidationError(f"position {uuid_text(new)} already defined in the xarray")
         if before not in self._positions:
             raise KeyError(f"position {uuid_text(before)} is not held by the xarray")
-        new = ValueUUId.create()
-        self.insert_position(before, new.bytes_value())
-        self._values[new.bytes_value()] = v
-        return new
+        self.insert_position(before, new)
+        self._values[new] = v
+        return ValueUUId(new)
 
     def append(self, value: Any) -> ValueUUId:
         return self.insert(ZERO16, value)
@@ -134,6 +143,74 @@ class ValueXArray(Value):
 
     def positions(self) -> list[ValueUUId]:
         return [ValueUUId(p) for p in self._positions]
+
+    # --- the reference's wider surface (SPEC §14.12) -----------------------------------------
+    def has_position(self, position: Any) -> bool:
+        """Whether ``position`` is held: live, removed, disabled, or END."""
+        return self._pos(position) in self._positions
+
+    def create_position(self) -> ValueUUId:
+        """A fresh random position this xarray does not hold yet (nothing is inserted)."""
+        while True:
+            new = ValueUUId.create()
+            if new.bytes_value() not in self._positions:
+                return new
+
+    def disable_position(self, position: Any) -> None:
+        """Make a held position a tombstone, as an insert of a disabled commit leaves it: its
+        value is dropped, it stays in ``positions()``, and later writes to it do nothing.
+        KeyError when the position is not held or is END."""
+        p = self._pos(position)
+        if p == ZERO16 or p not in self._positions:
+            raise KeyError(f"position {uuid_text(p)} cannot be disabled")
+        self._values.pop(p, None)
+        self._disabled.add(p)
+
+    def set(self, position: Any, value: Any) -> None:
+        """Write ``value`` at a held position (reviving a removed one) — ``update`` under the
+        name vectors use; KeyError for END, a disabled or an unknown position."""
+        self.update(position, value)
+
+    def index(self, position: Any) -> int:
+        """The index of a live position among the live values (the inverse of ``position(i)``);
+        KeyError when the position holds no value."""
+        p = self._pos(position)
+        for i, (q, _) in enumerate(self.live_entries()):
+            if q == p:
+                return i
+        raise KeyError(f"position {uuid_text(p)} holds no value")
+
+    def succ(self, position: Any) -> ValueUUId:
+        """The position right after ``position`` in ``positions()`` (END after the last one):
+        inserting before it inserts after ``position``. KeyError for END or an unknown one."""
+        p = self._pos(position)
+        if p == ZERO16 or p not in self._positions:
+            raise KeyError(f"position {uuid_text(p)} has no successor in the xarray")
+        return ValueUUId(self._positions[self._positions.index(p) + 1])
+
+    def to_vector(self) -> Value:
+        """The live values in position order, as a ``vector<T>`` (copies)."""
+        return _containers.ValueVector(TypeVector(self._type.element_type()), [v for _, v in self.live_entries()])
+
+    def rebuild_from(self, values: Any) -> None:
+        """Replace the whole content. From another xarray of the same element type: its
+        positions, tombstones and values. From a vector or any iterable of values: those values
+        in order, each at a fresh position. Values are checked first: on error nothing changes."""
+        if isinstance(values, ValueXArray):
+            if values._type.element_type().rid != self._type.element_type().rid:
+                raise TypeMismatchError(f"cannot rebuild a {self._type} from a {values._type}")
+            source = values.copy()
+            self._positions, self._disabled, self._values = source._positions, source._disabled, source._values
+            return
+        if isinstance(values, _containers.ValueVector):
+            values = values.values()
+        _reject_text(values, self._type)
+        items = [self._elem(v) for v in values]
+        self._positions, self._disabled, self._values = [ZERO16], set(), {}
+        for item in items:
+            new = self.create_position().bytes_value()
+            self._positions.insert(len(self._positions) - 1, new)
+            self._values[new] = item
 
     def disabled_positions(self) -> list[ValueUUId]:
         return [ValueUUId(p) for p in sorted(self._disabled)]
