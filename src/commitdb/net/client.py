@@ -409,9 +409,6 @@ class RemoteBackend(CommitDatabasing):
         rows = self.call("load_index", commit_ids)
         return {cid: P.unpack_entries(entries) for cid, entries in rows}
 
-    def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
-        """The server indexes what it stores; nothing to send."""
-
     # --- blobs -----------------------------------------------------------------------------------
     def get_blob(self, blob_id: bytes) -> BlobRecord | None:
         """One blob; a large one is read in BLOB_CHUNK pieces."""

@@ -246,29 +246,20 @@ class CommitDatabasing(ABC):
             headers = headers[:limit]
         return headers, marker + len(headers)
 
-    # --- the document index cache (optional) -------------------------------------------------
+    # --- read structures (optional) ------------------------------------------------------------
+    def read_index(self) -> Any:
+        """The persisted read structures (a ``storage.readindex.ReadIndex``), or None when this
+        backend keeps none (the facade then indexes in memory)."""
+        return None
+
     def persists_index(self) -> bool:
-        """Whether this backend keeps the per-document index between opens."""
+        """Whether ``load_index`` can answer from stored rows (for clients building their own
+        views, such as a remote client)."""
         return False
 
     def load_index(self, commit_ids: list[bytes] | None = None) -> dict[bytes, list[tuple[Any, bool]]]:
-        """commit id -> [(doc key, has Document_Set)] for the commits the stored cache covers."""
+        """commit id -> [(doc key, has Document_Set)] for the commits the stored index covers."""
         return {}
-
-    def save_index(self, batch: list[tuple[bytes, list[tuple[Any, bool]]]]) -> None:
-        """Persist index rows computed after the fact (no-op when not persisted)."""
-
-    # --- document snapshots (optional cache) ------------------------------------------------
-    def persists_snapshots(self) -> bool:
-        """Whether this backend keeps document snapshots between opens."""
-        return False
-
-    def save_snapshots(self, rows: list[tuple[Any, bytes, bytes]]) -> None:
-        """Keep (doc key, commit id, encoded document) rows (no-op when not persisted)."""
-
-    def load_snapshots(self, doc_key: Any, limit: int = 8) -> list[tuple[bytes, bytes]]:
-        """The latest (commit id, encoded document) snapshots of one document, newest first."""
-        return []
 
     # --- blobs -----------------------------------------------------------------------------
     @abstractmethod
