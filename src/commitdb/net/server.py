@@ -608,9 +608,15 @@ class CommitDatabaseServer:
 
     def __init__(self, service: DatabaseService, host: str | None = None, port: int | None = None,
                  socket_path: str | None = None, max_frame: int = P.DEFAULT_MAX_FRAME,
-                 idle_timeout: float | None = None) -> None:
+                 idle_timeout: float | None = None, viper_clients: str = "local") -> None:
+        """``viper_clients``: where clients of the reference protocol are served: "off",
+        "local" (unix socket and loopback) or "any"."""
         if host is None and socket_path is None:
             raise ValueError("give a host (TCP) or a socket path (unix)")
+        if viper_clients not in ("off", "local", "any"):
+            raise ValueError(f"viper_clients must be off, local or any, not {viper_clients!r}")
+        self.viper_clients = viper_clients
+        self._viper: Any = None  # state shared by the reference protocol's connections
         self.service = service
         self.host, self.port, self.socket_path = host, port, socket_path
         self.max_frame = max_frame
@@ -710,14 +716,21 @@ class CommitDatabaseServer:
                 await writer.wait_closed()
             log.info("connection from %s closed", peer)
 
-    async def _read(self, reader: asyncio.StreamReader) -> Any:
-        """The next message, or _EOF when the peer closed cleanly before a new frame."""
+    async def _read_head(self, reader: asyncio.StreamReader) -> Any:
+        """The next frame's length prefix, or _EOF when the peer closed cleanly before it."""
         try:
-            head = await self._timed(reader.readexactly(P.LENGTH.size))
+            return await self._timed(reader.readexactly(P.LENGTH.size))
         except asyncio.IncompleteReadError as e:
             if e.partial:
                 raise
             return _EOF
+
+    async def _read(self, reader: asyncio.StreamReader, head: Any = None) -> Any:
+        """The next message, or _EOF when the peer closed cleanly before a new frame."""
+        if head is None:
+            head = await self._read_head(reader)
+            if head is _EOF:
+                return _EOF
         (length,) = P.LENGTH.unpack(head)
         P.check_length(length, self.max_frame)
         return P.decode_body(await self._timed(reader.readexactly(length)))
@@ -728,9 +741,13 @@ class CommitDatabaseServer:
         return await asyncio.wait_for(awaitable, self.idle_timeout)
 
     async def _session(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        greeting = await self._read(reader)
-        if greeting is _EOF:
+        head = await self._read_head(reader)
+        if head is _EOF:
             return  # connected and left without a word (a port probe)
+        if self._speaks_viper(head):
+            await self._serve_viper(conn, reader, writer, head)
+            return
+        greeting = await self._read(reader, head)
         try:
             P.check_hello(greeting)
         except CommitDBError as e:
@@ -764,6 +781,27 @@ class CommitDatabaseServer:
                 conn.busy -= 1
             if self._stopped.is_set():
                 return  # answered the last request; the shutdown closes the rest
+
+    @staticmethod
+    def _speaks_viper(head: bytes) -> bool:
+        from commitdb.net.viper_protocol import looks_like_viper
+
+        return looks_like_viper(head)
+
+    async def _serve_viper(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                           head: bytes) -> None:
+        """A client of the reference protocol (its first frame's length is big-endian)."""
+        from commitdb.net import viper_server
+
+        if not viper_server.viper_client_allowed(self.viper_clients, writer):
+            log.error("%s: refused a reference-protocol client (--viper-clients %s)", conn.peer, self.viper_clients)
+            await viper_server.refuse(writer, self.viper_clients)
+            return
+        if self._viper is None:
+            self._viper = viper_server.ViperShared()
+        session = viper_server.ViperSession(self.service, conn, reader, writer, self._viper, self.max_frame,
+                                            self.idle_timeout, self._stopped)
+        await session.run(head)
 
     async def _answer(self, conn: Connection, request_id: int, method: str, args: list[Any]) -> list[Any]:
         """The response to one request; every failure becomes an error response."""
