@@ -32,7 +32,6 @@ from commitdb.errors import (
 from commitdb.net import viper_protocol as V
 from commitdb.storage.base import TRANSACTION_MODES, BlobRecord, CommitData, CommitDatabasing, CommitHeader
 
-CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 60.0
 DEFAULT_VIPER_PORT = 54321
 PIECE = 8 * 1024 * 1024  # blob bytes per message when a blob travels in pieces
@@ -80,27 +79,15 @@ class ViperBackend(CommitDatabasing):
     # --- connecting ------------------------------------------------------------------------------
     @staticmethod
     def connect(host: str, port: int | str = DEFAULT_VIPER_PORT, timeout: float = REQUEST_TIMEOUT) -> ViperBackend:
-        try:
-            port_number = int(port)
-        except (TypeError, ValueError):
-            raise ConnectionFailedError(f"invalid port {port!r}") from None
-        try:
-            sock = socket.create_connection((host, port_number), timeout=CONNECT_TIMEOUT)
-        except OSError as e:
-            raise ConnectionFailedError(f"cannot connect to {host}:{port_number}: {e}") from None
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return ViperBackend(sock, f"{host}:{port_number}", timeout)
+        from commitdb.net.client import tcp_socket
+
+        return ViperBackend(*tcp_socket(host, port), timeout)
 
     @staticmethod
     def connect_local(path: str, timeout: float = REQUEST_TIMEOUT) -> ViperBackend:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(CONNECT_TIMEOUT)
-        try:
-            sock.connect(path)
-        except OSError as e:
-            sock.close()
-            raise ConnectionFailedError(f"cannot connect to the socket {path!r}: {e}") from None
-        return ViperBackend(sock, path, timeout)
+        from commitdb.net.client import unix_socket
+
+        return ViperBackend(unix_socket(path), path, timeout)
 
     def address(self) -> str:
         return self._address

@@ -42,9 +42,15 @@ class UnknownMessageError(ProtocolError):
 
     code = "UnknownMessageError"
 
-    def __init__(self, message_uuid: bytes) -> None:
-        super().__init__(f"Unknown RPC packet ID {{{uuid_module.UUID(bytes=message_uuid)}}} [_call].")
+    def __init__(self, message: str, message_uuid: bytes = b"") -> None:
+        super().__init__(message)
         self.message_uuid = message_uuid
+
+    @staticmethod
+    def of(message_uuid: bytes) -> UnknownMessageError:
+        """The error for ``message_uuid``, worded as the reference words it."""
+        return UnknownMessageError(f"Unknown RPC packet ID {{{uuid_module.UUID(bytes=message_uuid)}}} [_call].",
+                                   message_uuid)
 
 
 # --- records --------------------------------------------------------------------------------
@@ -428,7 +434,7 @@ def decode_payload(payload: bytes) -> Message:
     message_uuid, body = split_payload(payload)
     message_type = BY_UUID.get(message_uuid)
     if message_type is None:
-        raise UnknownMessageError(message_uuid)
+        raise UnknownMessageError.of(message_uuid)
     return decode_body(message_type, body)
 
 

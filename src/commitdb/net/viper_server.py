@@ -49,17 +49,17 @@ class ViperError(CommitDBError):
 
     code = "ViperError"
 
-    def __init__(self, component: str, domain: str, number: int, message: str) -> None:
+    def __init__(self, message: str, component: str = "commitdb", domain: str = "ViperError", number: int = 1) -> None:
         super().__init__(message)
         self.component, self.domain, self.number = component, domain, number
 
 
 def _blob_error(number: int, message: str) -> ViperError:
-    return ViperError("Viper.SQLiteTableBlob", "SQLiteTableBlobErrors", number, message)
+    return ViperError(message, "Viper.SQLiteTableBlob", "SQLiteTableBlobErrors", number)
 
 
 def _sqlite_error(message: str) -> ViperError:
-    return ViperError("Viper.SQLite", "SQLiteErrors", 30, f"SQLite function exec failed with error {message}")
+    return ViperError(f"SQLite function exec failed with error {message}", "Viper.SQLite", "SQLiteErrors", 30)
 
 
 def error_info(error: BaseException) -> V.ErrorInfo:
@@ -220,7 +220,7 @@ class ViperSession:
         handler = _HANDLERS.get(message.name)
         try:
             if handler is None:  # a reply's uuid sent as a request
-                raise V.UnknownMessageError(message.type.uuid)
+                raise V.UnknownMessageError.of(message.type.uuid)
             reply, args = await handler(self, message.args)
             frame = V.encode_message(reply, *args)
             if len(frame) - V.LENGTH.size > self.max_payload:
@@ -698,8 +698,8 @@ async def _stream_delete(s: ViperSession, a: tuple[Any, ...]) -> tuple[str, tupl
 async def _reader_open(s: ViperSession, a: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     (blob_id,) = a
     if blob_id not in await s.blob_infos():
-        raise ViperError("Viper.CommitDatabaseSQLite", "BlobReaderErrors", 1,
-                         f"no frozen blob {blob_id.hex()} to read.")
+        raise ViperError(f"no frozen blob {blob_id.hex()} to read.", "Viper.CommitDatabaseSQLite",
+                         "BlobReaderErrors", 1)
     reader_id = uuid_module.uuid4().bytes
     s.readers[reader_id] = blob_id
     return "ReturnUUId", (reader_id,)
@@ -710,8 +710,8 @@ async def _reader_read(s: ViperSession, a: tuple[Any, ...]) -> tuple[str, tuple[
     reader_id, size, offset = a
     blob_id = s.readers.get(reader_id)
     if blob_id is None:
-        raise ViperError("Viper.CommitDatabaseSQLite", "BlobReaderErrors", 2,
-                         f"no blob reader {uuid_module.UUID(bytes=reader_id)} is open on this database.")
+        raise ViperError(f"no blob reader {uuid_module.UUID(bytes=reader_id)} is open on this database.",
+                         "Viper.CommitDatabaseSQLite", "BlobReaderErrors", 2)
     return "ReturnBlob", (await s.blob_range(blob_id, size, offset, "read"),)
 
 
