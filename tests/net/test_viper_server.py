@@ -330,3 +330,32 @@ def test_sync_call_sequence_between_two_servers(served: tuple[BackgroundServer, 
         with CommitDatabase.connect_local(other.socket_path) as copy:
             assert scratch.tuto.read(c3, db=copy) == scratch.tuto.read(c3)
             assert copy.commit_databasing().blob_datas([blobs[3]])[0].data == bytes([4]) * 25600
+
+
+def test_shutdown_with_an_idle_reference_client(tmp_path: Path) -> None:
+    path = str(tmp_path / "idle.cdb")
+    CommitDatabase.create(path).close()
+    server = BackgroundServer(path, host="127.0.0.1", port=0).start()
+    client = StandInClient.tcp("127.0.0.1", server.port)
+    try:
+        assert client.call("CallPing") is None
+        assert server.stop() == 0
+        assert client.closed_by_server()
+    finally:
+        client.close()
+
+
+def test_the_server_tool_states_its_viper_policy(tmp_path: Path) -> None:
+    from _netutil import ServerProcess, make_tuto_cdb
+
+    server = ServerProcess(make_tuto_cdb(tmp_path / "tool.cdb"), extra=["--viper-clients", "any"])
+    try:
+        client = StandInClient.tcp("127.0.0.1", server.port)
+        try:
+            assert client.call("CallDefinitionsHexDigest") == TUTO_HEXDIGEST
+        finally:
+            client.close()
+    finally:
+        code, out, err = server.stop()
+    assert code == 0 and err == ""
+    assert out.splitlines()[0] == "Reference-protocol (viper) clients: served from any address (--viper-clients any)."
