@@ -95,6 +95,7 @@ def test_wrong_tokens_get_a_throw_error(server: BackgroundServer) -> None:
 
 def test_a_payload_without_the_uuid_token_closes_the_connection(server: BackgroundServer) -> None:
     c = _client(server)
+    assert c.call("CallPing") is None  # the first frame chose the protocol
     c.send_raw(V.LENGTH.pack(30) + b"\x0e" + bytes(29))
     assert "uuid token" in _error(c).message
     assert c.closed_by_server()
@@ -221,6 +222,8 @@ def test_the_first_bytes_choose_the_protocol() -> None:
     reference frame, whose big-endian length starts with a zero byte."""
     from commitdb.net import protocol as P
 
-    assert not V.looks_like_viper(P.encode_frame(P.hello())[:8])
-    assert V.looks_like_viper(PING[:8])
+    assert not V.looks_like_viper(P.encode_frame(P.hello())[:9])
+    assert V.looks_like_viper(PING[:9])
     assert struct.unpack(">Q", PING[:8])[0] == 26
+    # a hostile commitdb length whose first byte is zero is not taken for a reference frame
+    assert not V.looks_like_viper(struct.pack("<Q", 2 ** 40) + bytes(16))

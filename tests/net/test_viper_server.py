@@ -357,5 +357,6 @@ def test_the_server_tool_states_its_viper_policy(tmp_path: Path) -> None:
             client.close()
     finally:
         code, out, err = server.stop()
-    assert code == 0 and err == ""
-    assert out.splitlines()[0] == "Reference-protocol (viper) clients: served from any address (--viper-clients any)."
+    assert (code, out.strip(), err) == (0, "The server finished gracefully.", "")
+    assert server.startup_statement == \
+        "Reference-protocol (viper) clients: served from any address (--viper-clients any)."

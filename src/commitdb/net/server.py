@@ -725,15 +725,18 @@ class CommitDatabaseServer:
                 raise
             return _EOF
 
-    async def _read(self, reader: asyncio.StreamReader, head: Any = None) -> Any:
-        """The next message, or _EOF when the peer closed cleanly before a new frame."""
+    async def _read(self, reader: asyncio.StreamReader, head: Any = None, started: bytes = b"") -> Any:
+        """The next message, or _EOF when the peer closed cleanly before a new frame. ``head``
+        and ``started``: the length prefix and first body bytes, when already read."""
         if head is None:
             head = await self._read_head(reader)
             if head is _EOF:
                 return _EOF
         (length,) = P.LENGTH.unpack(head)
         P.check_length(length, self.max_frame)
-        return P.decode_body(await self._timed(reader.readexactly(length)))
+        if len(started) > length:
+            raise ProtocolError("the handshake frame is shorter than its first byte")
+        return P.decode_body(started + await self._timed(reader.readexactly(length - len(started))))
 
     async def _timed(self, awaitable: Any) -> Any:
         if self.idle_timeout is None:
@@ -744,10 +747,13 @@ class CommitDatabaseServer:
         head = await self._read_head(reader)
         if head is _EOF:
             return  # connected and left without a word (a port probe)
-        if self._speaks_viper(head):
-            await self._serve_viper(conn, reader, writer, head)
-            return
-        greeting = await self._read(reader, head)
+        started = b""
+        if head[0] == 0:  # perhaps the reference protocol: its payload opens with a uuid token
+            started = await self._timed(reader.read(1))
+            if self._speaks_viper(head + started):
+                await self._serve_viper(conn, reader, writer, head, started)
+                return
+        greeting = await self._read(reader, head, started)
         try:
             P.check_hello(greeting)
         except CommitDBError as e:
@@ -789,7 +795,7 @@ class CommitDatabaseServer:
         return looks_like_viper(head)
 
     async def _serve_viper(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                           head: bytes) -> None:
+                           head: bytes, started: bytes) -> None:
         """A client of the reference protocol (its first frame's length is big-endian)."""
         from commitdb.net import viper_server
 
@@ -801,7 +807,7 @@ class CommitDatabaseServer:
             self._viper = viper_server.ViperShared()
         session = viper_server.ViperSession(self.service, conn, reader, writer, self._viper, self.max_frame,
                                             self.idle_timeout, self._stopped)
-        await session.run(head)
+        await session.run(head, started)
 
     async def _answer(self, conn: Connection, request_id: int, method: str, args: list[Any]) -> list[Any]:
         """The response to one request; every failure becomes an error response."""

@@ -453,9 +453,10 @@ def check_length(length: int, max_payload: int) -> None:
 
 
 def looks_like_viper(head: bytes) -> bool:
-    """Whether the first 8 bytes of a connection are a reference frame's length: big-endian,
-    so its first byte is zero (a commitdb handshake is a small little-endian length)."""
-    return len(head) >= 1 and head[0] == 0
+    """Whether the first 9 bytes of a connection start a reference frame: a big-endian length
+    (first byte zero; a commitdb handshake starts with a small little-endian length) and the
+    uuid token that opens every payload."""
+    return len(head) >= 9 and head[0] == 0 and head[8] == 0x0D
 
 
 class FrameReader:

@@ -156,8 +156,9 @@ class ViperSession:
         self.readers: dict[bytes, bytes] = {}
 
     # --- the loop ------------------------------------------------------------------------------
-    async def run(self, head: bytes) -> None:
-        """Serve requests until EOF; ``head`` is the already read length prefix of the first frame."""
+    async def run(self, head: bytes | None, started: bytes = b"") -> None:
+        """Serve requests until EOF; ``head`` and ``started`` are the length prefix and the
+        first payload bytes of the first frame, already read."""
         try:
             while True:
                 if head is None:
@@ -172,7 +173,8 @@ class ViperSession:
                     log.error("%s: %s", self.conn.peer, e)
                     await self._send(throw_frame(e))
                     return  # the rest of the stream cannot be trusted
-                payload = await self._timed(self.reader.readexactly(length))
+                payload = started + await self._timed(self.reader.readexactly(length - len(started)))
+                started = b""
                 try:
                     message = V.decode_payload(payload)
                 except V.UnknownMessageError as e:
