@@ -254,6 +254,8 @@ class ViperBackend(CommitDatabasing):
             fresh = _parents_first(fresh)
             self._order.extend(h.id for h in fresh)
         else:
+            # Commits went away (deleted, reset): forget them, then read every header again.
+            self._commits = {c: data for c, data in self._commits.items() if c in ids}
             fresh = self.all_headers()[marker:]
         if limit is not None:
             fresh = fresh[:limit]
