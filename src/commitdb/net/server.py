@@ -610,13 +610,13 @@ class CommitDatabaseServer:
                  socket_path: str | None = None, max_frame: int = P.DEFAULT_MAX_FRAME,
                  idle_timeout: float | None = None, viper_clients: str = "local") -> None:
         """``viper_clients``: where clients of the reference protocol are served: "off",
-        "local" (unix socket and loopback) or "any"."""
+        "local" (unix socket and loopback) or "any" (see net.viper_server)."""
         if host is None and socket_path is None:
             raise ValueError("give a host (TCP) or a socket path (unix)")
         if viper_clients not in ("off", "local", "any"):
             raise ValueError(f"viper_clients must be off, local or any, not {viper_clients!r}")
         self.viper_clients = viper_clients
-        self._viper: Any = None  # state shared by the reference protocol's connections
+        self.viper_shared: Any = None  # what the reference protocol's connections share
         self.service = service
         self.host, self.port, self.socket_path = host, port, socket_path
         self.max_frame = max_frame
@@ -738,6 +738,9 @@ class CommitDatabaseServer:
             raise ProtocolError("the handshake frame is shorter than its first byte")
         return P.decode_body(started + await self._timed(reader.readexactly(length - len(started))))
 
+    def stopping(self) -> bool:
+        return self._stopped.is_set()
+
     async def _timed(self, awaitable: Any) -> Any:
         if self.idle_timeout is None:
             return await awaitable
@@ -747,11 +750,12 @@ class CommitDatabaseServer:
         head = await self._read_head(reader)
         if head is _EOF:
             return  # connected and left without a word (a port probe)
-        started = b""
-        if head[0] == 0:  # perhaps the reference protocol: its payload opens with a uuid token
-            started = await self._timed(reader.read(1))
-            if self._speaks_viper(head + started):
-                await self._serve_viper(conn, reader, writer, head, started)
+        started: bytes | None = b""
+        if head[0] == 0:  # perhaps a reference frame (a big-endian length)
+            from commitdb.net.viper_server import serve_if_viper
+
+            started = await serve_if_viper(self, conn, reader, writer, head)
+            if started is None:
                 return
         greeting = await self._read(reader, head, started)
         try:
@@ -787,27 +791,6 @@ class CommitDatabaseServer:
                 conn.busy -= 1
             if self._stopped.is_set():
                 return  # answered the last request; the shutdown closes the rest
-
-    @staticmethod
-    def _speaks_viper(head: bytes) -> bool:
-        from commitdb.net.viper_protocol import looks_like_viper
-
-        return looks_like_viper(head)
-
-    async def _serve_viper(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                           head: bytes, started: bytes) -> None:
-        """A client of the reference protocol (its first frame's length is big-endian)."""
-        from commitdb.net import viper_server
-
-        if not viper_server.viper_client_allowed(self.viper_clients, writer):
-            log.error("%s: refused a reference-protocol client (--viper-clients %s)", conn.peer, self.viper_clients)
-            await viper_server.refuse(writer, self.viper_clients)
-            return
-        if self._viper is None:
-            self._viper = viper_server.ViperShared()
-        session = viper_server.ViperSession(self.service, conn, reader, writer, self._viper, self.max_frame,
-                                            self.idle_timeout, self._stopped)
-        await session.run(head, started)
 
     async def _answer(self, conn: Connection, request_id: int, method: str, args: list[Any]) -> list[Any]:
         """The response to one request; every failure becomes an error response."""
