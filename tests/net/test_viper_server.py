@@ -360,3 +360,53 @@ def test_the_server_tool_states_its_viper_policy(tmp_path: Path) -> None:
     assert (code, out.strip(), err) == (0, "The server finished gracefully.", "")
     assert server.startup_statement == \
         "Reference-protocol (viper) clients: served from any address (--viper-clients any)."
+
+
+def test_pipelined_requests_are_answered_in_order(served: tuple[BackgroundServer, Callable[[], Any]]) -> None:
+    _, connect = served
+    c = connect()
+    c.send_raw(V.encode_message("CallCodecName") + V.encode_message("CallPing")
+               + V.encode_message("CallCommitExists", bytes(20)) + V.encode_message("CallDefinitionsHexDigest"))
+    assert [c.receive()[0].name for _ in range(4)] == ["ReturnString", "ReturnPong", "ReturnBool", "ReturnString"]
+
+
+def test_reference_clients_commit_concurrently_beside_commitdb_clients(
+        served: tuple[BackgroundServer, Callable[[], Any]]) -> None:
+    """Four reference clients each extend their own chain while a commitdb client watches; the
+    server stores every commit (concurrent single commits share transactions)."""
+    import threading
+
+    server, connect = served
+    scratch = Scratch()
+    tuto = scratch.tuto
+    root = tuto.set(None, "root")
+    chains = []
+    for n in range(4):
+        parent, chain = root, []
+        for i in range(15):
+            parent = tuto.rename(parent, f"c{n}-{i}", key=tuto.key(n + 2))
+            chain.append(scratch.wire(parent))
+        chains.append(chain)
+    first = connect()
+    first.call("CallExtendDefinitions", tuto.definitions.encode(token=True))
+    assert first.call("CreateCommitData", scratch.wire(root)) is True
+    clients = [connect() for _ in chains]
+    errors: list[BaseException] = []
+
+    def run(client: StandInClient, chain: list[V.CommitData]) -> None:
+        try:
+            for commit in chain:
+                assert client.call("CreateCommitData", commit) is True
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(clients, chains)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    heads = first.call("CallCommitHeadIds")
+    assert sorted(heads) == sorted(chain[-1].header.commit_id for chain in chains)
+    with CommitDatabase.connect("127.0.0.1", server.port) as db:
+        assert len(db.commit_ids()) == 1 + 4 * 15

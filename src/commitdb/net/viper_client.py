@@ -68,7 +68,9 @@ class ViperBackend(CommitDatabasing):
         self._lock = threading.RLock()
         self._closed = False
         self._meta: dict[str, Any] = {}
-        self._commits: dict[bytes, CommitData] = {}  # immutable: kept for the connection's life
+        from commitdb.net.client import COMMIT_CACHE, BoundedCache
+
+        self._commits: BoundedCache = BoundedCache(COMMIT_CACHE)  # immutable records (bounded)
         self._order: list[bytes] = []  # commit ids in the order headers_since delivered them
         self._definitions: tuple[bytes, bytes] | None = None  # (wire bytes, bytes in the database codec)
         self._in_tx = False
@@ -216,11 +218,13 @@ class ViperBackend(CommitDatabasing):
 
     def get_commits(self, commit_ids: Iterable[bytes]) -> list[CommitData]:
         ids = list(commit_ids)
-        missing = sorted({c for c in ids if c not in self._commits})
+        found = {c: self._commits[c] for c in ids if c in self._commits}
+        missing = sorted(set(ids) - set(found))
         for start in range(0, len(missing), PAGE):
             for wire in self.call("CallCommitDatas", missing[start:start + PAGE]):
-                self._remember(wire)
-        return [self._commits[c] for c in ids if c in self._commits]
+                commit = self._remember(wire)
+                found[commit.header().id] = commit
+        return [found[c] for c in ids if c in found]
 
     def get_header(self, commit_id: bytes) -> CommitHeader | None:
         cached = self._commits.get(commit_id)
@@ -255,7 +259,8 @@ class ViperBackend(CommitDatabasing):
             self._order.extend(h.id for h in fresh)
         else:
             # Commits went away (deleted, reset): forget them, then read every header again.
-            self._commits = {c: data for c, data in self._commits.items() if c in ids}
+            for gone in [c for c in self._commits if c not in ids]:
+                self._commits.pop(gone)
             fresh = self.all_headers()[marker:]
         if limit is not None:
             fresh = fresh[:limit]
