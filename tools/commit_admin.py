@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""commit_admin.py [-v] (--database PATH | --host HOST [--port 54321] | --socket-path P) CMD
+"""commit_admin.py [-v] (--database PATH | --host HOST [--port 54321] | --socket-path P)
+                   [--protocol commitdb|viper] CMD
 
 Administers a commit database — a file, or one served by commit_database_server.py:
 
@@ -9,6 +10,8 @@ Administers a commit database — a file, or one served by commit_database_serve
                                                 synchronise with the file FILE both ways
                                                 (created with the source's documentation)
 
+--protocol viper speaks to the reference runtime's server: ``--host H --protocol viper sync
+local.cdb`` pulls its history into a commitdb file and pushes back.
 Loop mode runs until Ctrl+C (exit 0). The same commands are ``commitdb admin ...``.
 """
 

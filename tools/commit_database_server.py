@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""commit_database_server.py [-v...] [--host 0.0.0.0] [--port 54321] [--socket-path PATH] DATABASE
+"""commit_database_server.py [-v...] [--host 0.0.0.0] [--port 54321] [--socket-path PATH]
+                          [--viper-clients off|local|any] DATABASE
 
-Serves a commit database file to many clients (CommitDatabase.connect / connect_local).
+Serves a commit database file to many clients (CommitDatabase.connect / connect_local), and to
+clients of the reference runtime's protocol on the same port and socket (--viper-clients:
+local, the default, serves them on the unix socket and loopback only).
 Quiet by default; -v errors, -vv connections and requests, -vvv debug. Ctrl+C or SIGTERM stops
 it gracefully.
 """
@@ -27,13 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL",
                         help="FULL (default): each commit survives power loss when acknowledged; "
                              "NORMAL: survives a server crash only, and commits are faster")
+    parser.add_argument("--viper-clients", choices=["off", "local", "any"], default="local",
+                        help="where clients of the reference protocol are served: off, local (unix socket and "
+                             "loopback, the default) or any (that protocol carries no credentials)")
     parser.add_argument("database", metavar="DATABASE", help="the .cdb file to serve")
     args = parser.parse_args(argv)
     host = args.host
     if host is None and args.socket_path is None:
         host = "0.0.0.0"
     return serve(args.database, host=host, port=args.port, socket_path=args.socket_path, verbosity=args.verbosity,
-                 synchronous=args.synchronous)
+                 synchronous=args.synchronous, viper_clients=args.viper_clients)
 
 
 if __name__ == "__main__":

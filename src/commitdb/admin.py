@@ -49,8 +49,9 @@ DEFINITIONS_DSM = "definitions.dsm"
 
 
 def open_source(database: str | None = None, host: str | None = None, port: int | str = 54321,
-                socket_path: str | None = None) -> CommitDatabase:
-    """A database file, or one served over TCP or a unix socket (exactly one of the three).
+                socket_path: str | None = None, protocol: str = "commitdb") -> CommitDatabase:
+    """A database file, or one served over TCP or a unix socket (exactly one of the three),
+    spoken to in ``protocol`` ("commitdb", or "viper" for the reference runtime's server).
 
     ValidationError when none or several are given; ConnectionFailedError when the server
     cannot be reached; IncompatibleDatabaseError for a missing or foreign file."""
@@ -62,8 +63,8 @@ def open_source(database: str | None = None, host: str | None = None, port: int 
     if database is not None:
         return CommitDatabase.open(database)
     if host is not None:
-        return CommitDatabase.connect(host, str(port))
-    return CommitDatabase.connect_local(socket_path)  # type: ignore[arg-type]
+        return CommitDatabase.connect(host, str(port), protocol=protocol)
+    return CommitDatabase.connect_local(socket_path, protocol=protocol)  # type: ignore[arg-type]
 
 
 def open_replica(path: str, documentation: str) -> tuple[CommitDatabase, bool]:

@@ -151,19 +151,16 @@ class CommitDatabase:
         return CommitDatabase._over(SQLiteBackend(path, readonly=readonly))
 
     @staticmethod
-    def connect(host: str, port: int | str = "54321") -> CommitDatabase:
+    def connect(host: str, port: int | str = "54321", protocol: str = "commitdb") -> CommitDatabase:
         """A database served by a commit database server over TCP (ConnectionFailedError when
-        the server cannot be reached)."""
-        from commitdb.net.client import RemoteBackend
-
-        return CommitDatabase._over(RemoteBackend.connect(host, port))
+        the server cannot be reached). ``protocol="viper"`` speaks the reference runtime's
+        protocol (its server, or a commitdb server)."""
+        return CommitDatabase._over(_remote_backend(protocol).connect(host, port))
 
     @staticmethod
-    def connect_local(path: str) -> CommitDatabase:
+    def connect_local(path: str, protocol: str = "commitdb") -> CommitDatabase:
         """A database served by a commit database server over a unix socket."""
-        from commitdb.net.client import RemoteBackend
-
-        return CommitDatabase._over(RemoteBackend.connect_local(path))
+        return CommitDatabase._over(_remote_backend(protocol).connect_local(path))
 
     @staticmethod
     def _over(backend: CommitDatabasing) -> CommitDatabase:
@@ -689,3 +686,15 @@ class CommitDatabase:
         except TypeError:
             raise ValidationError(f"create_blob_from_buffer needs a buffer, got {type(buffer).__name__}") from None
         return self.create_blob(layout, view.tobytes())
+
+def _remote_backend(protocol: str) -> Any:
+    """The backend class of a network protocol: "commitdb" (the default) or "viper"."""
+    if protocol == "commitdb":
+        from commitdb.net.client import RemoteBackend
+
+        return RemoteBackend
+    if protocol == "viper":
+        from commitdb.net.viper_client import ViperBackend
+
+        return ViperBackend
+    raise ValidationError(f"unknown protocol {protocol!r}; use 'commitdb' or 'viper'")

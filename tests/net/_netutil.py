@@ -50,6 +50,16 @@ def short_socket_path() -> str:
     return os.path.join(tempfile.mkdtemp(prefix="cdbn"), "s")
 
 
+VIPER_STATEMENT = "Reference-protocol (viper) clients: "
+
+
+def without_startup_statement(out: str) -> str:
+    """A server's stdout without its first line, which states where reference clients are served."""
+    first, _, rest = out.partition("\n")
+    assert first.startswith(VIPER_STATEMENT), out
+    return rest
+
+
 class ServerProcess:
     """``tools/commit_database_server.py`` as a child process, on a free TCP port or a socket."""
 
@@ -108,7 +118,8 @@ class ServerProcess:
         self.proc.send_signal(sig)
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 20.0) -> tuple[int, str, str]:
-        """Send ``sig`` and wait: (exit code, stdout, stderr)."""
+        """Send ``sig`` and wait: (exit code, stdout, stderr). The start-up statement of the
+        reference-protocol policy, checked here, is left out of stdout."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
@@ -116,7 +127,8 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.kill()
             raise
-        return self.proc.returncode, out, err
+        self.startup_statement = out.partition("\n")[0]
+        return self.proc.returncode, without_startup_statement(out), err
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -1,6 +1,7 @@
 """``commitdb admin`` (and ``tools/commit_admin.py``): reset, reduce_heads, sync (SPEC §12).
 
-    commit_admin.py [-v] (--database PATH | --host HOST [--port 54321] | --socket-path P) CMD
+    commit_admin.py [-v] (--database PATH | --host HOST [--port 54321] | --socket-path P)
+                    [--protocol commitdb|viper] CMD
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Source:
     host: str | None
     port: str
     socket_path: str | None
+    protocol: str = "commitdb"
 
     def describe(self) -> str:
         if self.database is not None:
@@ -34,7 +36,7 @@ class Source:
     def open(self, ctx: click.Context) -> Any:
         from commitdb.admin import open_source
 
-        db = open_source(self.database, self.host, self.port, self.socket_path)
+        db = open_source(self.database, self.host, self.port, self.socket_path, self.protocol)
         ctx.call_on_close(db.close)
         if self.verbosity:
             click.echo(f"source: {self.describe()} ({db.documentation()})")
@@ -48,9 +50,11 @@ class Source:
 @click.option("--host", default=None, help="the source: a server's host")
 @click.option("--port", default="54321", show_default=True, help="the server's port (with --host)")
 @click.option("--socket-path", metavar="P", default=None, help="the source: a server's unix socket")
+@click.option("--protocol", type=click.Choice(["commitdb", "viper"]), default="commitdb", show_default=True,
+              help="the server's protocol (viper: the reference runtime's server)")
 @click.pass_context
 def admin(ctx: click.Context, verbosity: int, database: str | None, host: str | None, port: str,
-          socket_path: str | None) -> None:
+          socket_path: str | None, protocol: str) -> None:
     """Administer a commit database: a file (--database), or one served over TCP (--host,
     --port) or a unix socket (--socket-path)."""
     if database is None and host is None and socket_path is None:
@@ -62,7 +66,7 @@ def admin(ctx: click.Context, verbosity: int, database: str | None, host: str | 
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(EXIT_ERROR)
-    ctx.obj = Source(verbosity, database, host, port, socket_path)
+    ctx.obj = Source(verbosity, database, host, port, socket_path, protocol)
 
 
 @admin.command("reset")

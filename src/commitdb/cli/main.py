@@ -34,16 +34,18 @@ for _command in (admin, dsm, verify, log, show, export, import_, flatten):
 @click.option("--socket-path", default=None, help="also (or only) listen on this unix socket")
 @click.option("--synchronous", type=click.Choice(["FULL", "NORMAL"]), default="FULL", show_default=True,
               help="FULL: each commit survives power loss when acknowledged; NORMAL: a server crash only")
+@click.option("--viper-clients", type=click.Choice(["off", "local", "any"]), default="local", show_default=True,
+              help="where clients of the reference protocol are served (local: unix socket and loopback)")
 @click.argument("database")
 def serve_command(verbosity: int, host: str | None, port: int, socket_path: str | None, synchronous: str,
-                  database: str) -> None:
+                  viper_clients: str, database: str) -> None:
     """Serve DATABASE (a .cdb file) to many clients."""
     from commitdb.net.serve import exit_process, serve
 
     if host is None and socket_path is None:
         host = "0.0.0.0"
     exit_process(serve(database, host=host, port=port, socket_path=socket_path, verbosity=verbosity,
-                       synchronous=synchronous))
+                       synchronous=synchronous, viper_clients=viper_clients))
 
 
 @cli.command("run-example")

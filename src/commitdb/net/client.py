@@ -77,6 +77,32 @@ class BoundedCache(OrderedDict):  # type: ignore[type-arg]
         self._bytes = 0
 
 
+def tcp_socket(host: str, port: int | str) -> tuple[socket.socket, str]:
+    """A connected TCP socket (no Nagle delay) and its "host:port"; ConnectionFailedError."""
+    try:
+        port_number = int(port)
+    except (TypeError, ValueError):
+        raise ConnectionFailedError(f"invalid port {port!r}") from None
+    try:
+        sock = socket.create_connection((host, port_number), timeout=CONNECT_TIMEOUT)
+    except OSError as e:
+        raise ConnectionFailedError(f"cannot connect to {host}:{port_number}: {e}") from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock, f"{host}:{port_number}"
+
+
+def unix_socket(path: str) -> socket.socket:
+    """A socket connected to the unix socket ``path``; ConnectionFailedError."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(CONNECT_TIMEOUT)
+    try:
+        sock.connect(path)
+    except OSError as e:
+        sock.close()
+        raise ConnectionFailedError(f"cannot connect to the socket {path!r}: {e}") from None
+    return sock
+
+
 class RemoteBackend(CommitDatabasing):
     """A CommitDatabasing whose storage lives in a server process."""
 
@@ -110,27 +136,11 @@ class RemoteBackend(CommitDatabasing):
     # --- connecting --------------------------------------------------------------------------
     @staticmethod
     def connect(host: str, port: int | str = P.DEFAULT_PORT, timeout: float = REQUEST_TIMEOUT) -> RemoteBackend:
-        try:
-            port_number = int(port)
-        except (TypeError, ValueError):
-            raise ConnectionFailedError(f"invalid port {port!r}") from None
-        try:
-            sock = socket.create_connection((host, port_number), timeout=CONNECT_TIMEOUT)
-        except OSError as e:
-            raise ConnectionFailedError(f"cannot connect to {host}:{port_number}: {e}") from None
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return RemoteBackend(sock, f"{host}:{port_number}", timeout)
+        return RemoteBackend(*tcp_socket(host, port), timeout)
 
     @staticmethod
     def connect_local(path: str, timeout: float = REQUEST_TIMEOUT) -> RemoteBackend:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(CONNECT_TIMEOUT)
-        try:
-            sock.connect(path)
-        except OSError as e:
-            sock.close()
-            raise ConnectionFailedError(f"cannot connect to the socket {path!r}: {e}") from None
-        return RemoteBackend(sock, path, timeout)
+        return RemoteBackend(unix_socket(path), path, timeout)
 
     def _handshake(self) -> None:
         self._send(P.hello())

@@ -24,9 +24,12 @@ def log_level(verbosity: int) -> int:
 
 
 def serve(database: str, host: str | None = None, port: int | None = None, socket_path: str | None = None,
-          verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr, synchronous: str = "FULL") -> int:
+          verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr, synchronous: str = "FULL",
+          viper_clients: str = "local") -> int:
     """Serve ``database`` until SIGINT/SIGTERM; returns the process exit code (0: graceful
-    stop, 1: clients were still running after the grace period, 2: could not start)."""
+    stop, 1: clients were still running after the grace period, 2: could not start).
+    ``viper_clients`` says where clients of the reference protocol are served (off, local, any);
+    the choice is stated on ``out`` at start-up."""
     logging.basicConfig(level=log_level(verbosity), stream=err,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -36,18 +39,27 @@ def serve(database: str, host: str | None = None, port: int | None = None, socke
         return 2
     if host is None and socket_path is None:
         host = "0.0.0.0"
-    return asyncio.run(_run(service, host, port, socket_path, out, err))
+    return asyncio.run(_run(service, host, port, socket_path, out, err, viper_clients))
+
+
+VIPER_POLICY_TEXT = {
+    "off": "refused (--viper-clients off)",
+    "local": "served on the unix socket and loopback only (--viper-clients local)",
+    "any": "served from any address (--viper-clients any)",
+}
 
 
 async def _run(service: DatabaseService, host: str | None, port: int | None, socket_path: str | None,
-               out: TextIO, err: TextIO) -> int:
-    server = CommitDatabaseServer(service, host=host, port=port, socket_path=socket_path)
+               out: TextIO, err: TextIO, viper_clients: str = "local") -> int:
+    server = CommitDatabaseServer(service, host=host, port=port, socket_path=socket_path,
+                                  viper_clients=viper_clients)
     try:
         await server.start()
     except (OSError, CommitDBError) as e:
         print(f"error: cannot listen: {e}", file=err)
         service.close()
         return 2
+    print(f"Reference-protocol (viper) clients: {VIPER_POLICY_TEXT[viper_clients]}.", file=out, flush=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, server.stop)

@@ -608,9 +608,15 @@ class CommitDatabaseServer:
 
     def __init__(self, service: DatabaseService, host: str | None = None, port: int | None = None,
                  socket_path: str | None = None, max_frame: int = P.DEFAULT_MAX_FRAME,
-                 idle_timeout: float | None = None) -> None:
+                 idle_timeout: float | None = None, viper_clients: str = "local") -> None:
+        """``viper_clients``: where clients of the reference protocol are served: "off",
+        "local" (unix socket and loopback) or "any" (see net.viper_server)."""
         if host is None and socket_path is None:
             raise ValueError("give a host (TCP) or a socket path (unix)")
+        if viper_clients not in ("off", "local", "any"):
+            raise ValueError(f"viper_clients must be off, local or any, not {viper_clients!r}")
+        self.viper_clients = viper_clients
+        self.viper_shared: Any = None  # what the reference protocol's connections share
         self.service = service
         self.host, self.port, self.socket_path = host, port, socket_path
         self.max_frame = max_frame
@@ -710,17 +716,30 @@ class CommitDatabaseServer:
                 await writer.wait_closed()
             log.info("connection from %s closed", peer)
 
-    async def _read(self, reader: asyncio.StreamReader) -> Any:
-        """The next message, or _EOF when the peer closed cleanly before a new frame."""
+    async def _read_head(self, reader: asyncio.StreamReader) -> Any:
+        """The next frame's length prefix, or _EOF when the peer closed cleanly before it."""
         try:
-            head = await self._timed(reader.readexactly(P.LENGTH.size))
+            return await self._timed(reader.readexactly(P.LENGTH.size))
         except asyncio.IncompleteReadError as e:
             if e.partial:
                 raise
             return _EOF
+
+    async def _read(self, reader: asyncio.StreamReader, head: Any = None, started: bytes = b"") -> Any:
+        """The next message, or _EOF when the peer closed cleanly before a new frame. ``head``
+        and ``started``: the length prefix and first body bytes, when already read."""
+        if head is None:
+            head = await self._read_head(reader)
+            if head is _EOF:
+                return _EOF
         (length,) = P.LENGTH.unpack(head)
         P.check_length(length, self.max_frame)
-        return P.decode_body(await self._timed(reader.readexactly(length)))
+        if len(started) > length:
+            raise ProtocolError("the handshake frame is shorter than its first byte")
+        return P.decode_body(started + await self._timed(reader.readexactly(length - len(started))))
+
+    def stopping(self) -> bool:
+        return self._stopped.is_set()
 
     async def _timed(self, awaitable: Any) -> Any:
         if self.idle_timeout is None:
@@ -728,9 +747,17 @@ class CommitDatabaseServer:
         return await asyncio.wait_for(awaitable, self.idle_timeout)
 
     async def _session(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        greeting = await self._read(reader)
-        if greeting is _EOF:
+        head = await self._read_head(reader)
+        if head is _EOF:
             return  # connected and left without a word (a port probe)
+        started: bytes | None = b""
+        if head[0] == 0:  # perhaps a reference frame (a big-endian length)
+            from commitdb.net.viper_server import serve_if_viper
+
+            started = await serve_if_viper(self, conn, reader, writer, head)
+            if started is None:
+                return
+        greeting = await self._read(reader, head, started)
         try:
             P.check_hello(greeting)
         except CommitDBError as e:
