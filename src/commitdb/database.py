@@ -33,7 +33,6 @@ from commitdb.engine.program import (
     encode_program,
     index_entries,
 )
-from commitdb.engine.reading import ReadPlan
 from commitdb.engine.state import CommitState
 from commitdb.errors import (
     BlobNotFoundError,
@@ -221,9 +220,6 @@ class CommitDatabase:
     def engine_reader(self) -> ReadViews:
         return self._views
 
-    def engine_plan(self, commit_id: bytes, merged: bytes | None) -> tuple[ReadPlan, Any]:
-        return self._views.plan(commit_id, merged)
-
     def engine_definitions(self) -> Any:
         return self._defs
 
@@ -315,10 +311,10 @@ class CommitDatabase:
         already in the views needs no catch-up: its ancestry cannot change."""
         cid = as_id(commit_id)
         if cid != ZERO_ID and not self._closed and self._backend.local_generation() == self._seen_generation \
-                and self._views.placement(cid) is not None:
-            return cid
+                and self._views.exists(cid):
+            return cid  # stored: nothing to catch up for that
         self._refresh()
-        if cid == ZERO_ID or self._views.placement(cid) is None:
+        if cid == ZERO_ID or not self._views.exists(cid):
             raise CommitNotFoundError(f"Missing commit {cid.hex()}")
         return cid
 
@@ -336,8 +332,7 @@ class CommitDatabase:
         cid = compute_commit_id(parent, MUTATIONS, ZERO_ID, data, self._token)
         program = CommitProgram(ops)
         commit_id = self._store(CommitHeader(cid, parent, MUTATIONS, ZERO_ID, now_ms(), str(label)), data, program)
-        placed = self._views.placement(cid) if mutable_state.is_on_commit() else None
-        if placed is not None:
+        if mutable_state.is_on_commit():
             # The working copy is exactly the state at the new commit for the documents it
             # touched: keep them as replay starting points for the next reads (persisted once
             # enough commits were replayed on a document since its last persisted snapshot).
@@ -346,7 +341,7 @@ class CommitDatabase:
                 doc = mutable_state.working_document(dk)
                 sets = any(op.code == DOCUMENT_SET for op in program.doc_opcodes(dk))
                 distance = 1 if sets else state.distance(dk) + 1
-                self._views.keep_snapshot(dk, placed[0], placed[1], cid, None if doc is None else doc.copy(), distance)
+                self._views.keep_written(cid, dk, None if doc is None else doc.copy(), distance)
         return commit_id
 
     def _check_foreign_program(self, ops: list[Any], foreign_definitions: Any) -> None:
@@ -422,13 +417,17 @@ class CommitDatabase:
             known: set[bytes] = set()
             referenced: set[bytes] = set()
             try:
+                # The parents and targets the batch does not bring itself, asked for at once.
+                inside = {c.header().id for c in commits}
+                present = self._views.known(list({r for c in commits for r in (c.header().parent, c.header().target)
+                                                  if r != ZERO_ID and r not in inside}))
                 for commit in commits:
                     h = commit.header()
                     computed = commit.computed_id(self._token)
                     if computed != h.id:
                         raise CorruptedDataError(f"corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
                     for ref in (h.parent, h.target):
-                        if ref != ZERO_ID and ref not in known and self._views.placement(ref) is None:
+                        if ref != ZERO_ID and ref not in known and ref not in present:
                             raise CommitNotFoundError(f"Missing commit {ref.hex()} (referenced by {h.id.hex()})")
                     program, entries = None, None
                     if h.type_code == MUTATIONS:

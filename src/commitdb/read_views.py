@@ -23,7 +23,7 @@ from typing import Any
 from commitdb.codec import decode_typed_value, encode_typed_value
 from commitdb.engine.dag import Dag
 from commitdb.engine.program import CommitProgram, decode_program, index_entries
-from commitdb.engine.reading import SNAPSHOT_EVERY, ReadPlan
+from commitdb.engine.reading import SNAPSHOT_EVERY, ReadPlan, rebuild, rebuild_many
 from commitdb.errors import CommitDBError, CommitNotFoundError, CorruptedDataError
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitData, CommitDatabasing, CommitHeader, compute_commit_id
 from commitdb.storage.lanes import Positions, Ranges, lane_prefix, lin_ranges, subtract
@@ -80,6 +80,10 @@ class ReadViews:
         self._verified: BoundedCache = BoundedCache(PLACEMENT_CACHE)
         self._headers: BoundedCache = BoundedCache(PROGRAM_CACHE)
         self._snapshots: BoundedCache = BoundedCache(SNAPSHOT_DOCUMENTS)
+        self._plans: BoundedCache = BoundedCache(256)
+        self._exists: BoundedCache = BoundedCache(PLACEMENT_CACHE)  # ids known to be stored
+        # Documents read from a server that reads for its clients: (commit, merged, dk) -> doc.
+        self._served: BoundedCache = BoundedCache(SNAPSHOT_DOCUMENTS)
 
     def reset(self) -> None:
         """Forget everything derived (another connection took commits away, or a rollback)."""
@@ -235,6 +239,7 @@ class ReadViews:
         """Our own write: what it needs to be read without asking the backend again."""
         with self._lock:
             self._verified[header.id] = True
+            self._exists[header.id] = True
             self._headers[header.id] = header
             if program is not None:
                 self._programs[header.id] = program
@@ -259,7 +264,10 @@ class ReadViews:
         return found
 
     def verify(self, commit_id: bytes) -> None:
-        """CorruptedDataError when the commit's stored id does not re-hash."""
+        """CorruptedDataError when the commit's stored id does not re-hash (a server that
+        reads for its clients checks what it reads itself)."""
+        if self.serves_reads():
+            return
         message = self.corrupted.get(commit_id)
         if message is None and commit_id not in self._verified:
             data = self._backend.get_commit(commit_id)
@@ -303,13 +311,76 @@ class ReadViews:
                 except CommitDBError:
                     continue  # reported by program() when the replay reaches it
 
+    # --- documents (engine.reading.DocumentSource) ----------------------------------------------
+    def serves_reads(self) -> bool:
+        """Whether the backend's server rebuilds documents itself (a remote database)."""
+        return hasattr(self._persisted, "read_documents")
+
+    def document(self, key: tuple[bytes, bytes | None], dk: Any) -> tuple[Value | None, int]:
+        if self.serves_reads():
+            found = self._served.get((*key, dk), self)
+            if found is self:
+                found = self._decode(self._persisted.read_documents(key, [dk])[0])
+                self._served[(*key, dk)] = found
+            return found, 0
+        plan, at = self._plan(key)
+        return rebuild(self, plan, dk, at)
+
+    def documents_of(self, key: tuple[bytes, bytes | None],
+                     attachment_rid: bytes) -> dict[Any, tuple[Value | None, int]]:
+        if self.serves_reads():
+            out = {}
+            for dk, data in self._persisted.read_attachment(key, attachment_rid):
+                doc = self._decode(data)
+                self._served[(*key, dk)] = doc
+                out[dk] = (doc, 0)
+            return out
+        plan, at = self._plan(key)
+        return rebuild_many(self, plan, attachment_rid, at)
+
+    def _decode(self, data: bytes | None) -> Value | None:
+        return None if data is None else decode_typed_value(data, self._definitions())
+
+    def _plan(self, key: tuple[bytes, bytes | None]) -> tuple[ReadPlan, tuple[int, int, bytes] | None]:
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = self.plan(*key)
+        return found
+
+    def keep_written(self, commit_id: bytes, dk: Any, doc: Value | None, distance: int) -> None:
+        """Our own commit's working copy of ``dk``: the document at ``commit_id``."""
+        if self.serves_reads():
+            self._served[(commit_id, None, dk)] = doc
+            return
+        placed = self.placement(commit_id)
+        if placed is not None:
+            self.keep_snapshot(dk, placed[0], placed[1], commit_id, doc, distance)
+
+    def known(self, commit_ids: list[bytes]) -> set[bytes]:
+        """Which of ``commit_ids`` the database holds (cached placements first, the rest in
+        one request)."""
+        found = {c for c in commit_ids if c in self._placements}
+        rest = [c for c in commit_ids if c not in found]
+        if rest:
+            placed = self.read_index().placements(rest)
+            for c, p in placed.items():
+                self._placements[c] = p
+            found |= set(placed)
+        return found
+
     # --- placements and plans ------------------------------------------------------------------
+    def exists(self, commit_id: bytes) -> bool:
+        """Whether the database holds the commit (cached: a stored commit stays until this
+        connection deletes it, or the views are reset)."""
+        return commit_id in self._exists or self.placement(commit_id) is not None
+
     def placement(self, commit_id: bytes) -> tuple[int, int] | None:
         found = self._placements.get(commit_id)
         if found is None:
             found = self.read_index().placements([commit_id]).get(commit_id)
             if found is not None:
                 self._placements[commit_id] = found
+                self._exists[commit_id] = True
         return found
 
     def lin_of(self, lane: int, seq: int) -> Ranges:

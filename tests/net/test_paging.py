@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 import commitdb.net.client as client_module
-import commitdb.read_views as read_views_module
 from commitdb import CommitDatabase, CommitMutableState
 from commitdb.dsm import DSMBuilder
 from commitdb.net.background import BackgroundServer
@@ -35,7 +34,6 @@ def test_headers_and_index_arrive_in_pages(tmp_path: Path, monkeypatch: pytest.M
     db.close()
 
     monkeypatch.setattr(client_module, "HEADER_PAGE", 10)
-    monkeypatch.setattr(read_views_module, "INDEX_PAGE", 7)
     calls: list[tuple[str, tuple]] = []
     original = client_module.RemoteBackend.call
 
@@ -53,5 +51,6 @@ def test_headers_and_index_arrive_in_pages(tmp_path: Path, monkeypatch: pytest.M
         remote.close()
     pages = [args for method, args in calls if method == "headers_since"]
     assert len(pages) >= 6 and all(args[1] == 10 for args in pages)
-    index_calls = [args for method, args in calls if method == "load_index"]
-    assert index_calls and all(args[0] is not None and len(args[0]) <= 7 for args in index_calls)
+    # The server reads documents for its clients: no index travels, one request reads it.
+    assert not [args for method, args in calls if method == "load_index"]
+    assert [method for method, _ in calls].count("read_documents") == 1

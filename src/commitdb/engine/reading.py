@@ -89,6 +89,19 @@ class ReadPlan:
         return all(low > position for p, low in self._reach if p > position)
 
 
+class DocumentSource:
+    """Where a state reads its documents (the facade's read views)."""
+
+    def document(self, key: tuple[bytes, bytes | None], dk: Any) -> tuple[Value | None, int]:
+        """(document, distance) of ``dk`` in the state ``key`` = (commit id, merged id or None)."""
+        ...
+
+    def documents_of(self, key: tuple[bytes, bytes | None],
+                     attachment_rid: bytes) -> dict[Any, tuple[Value | None, int]]:
+        """Every document of an attachment touched in the state ``key``; others are absent."""
+        ...
+
+
 class DocumentReader:
     """What rebuilding needs from the database (implemented by the facade's read views)."""
 

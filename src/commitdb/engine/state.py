@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from commitdb.engine.dag import Dag, Linearization
 from commitdb.engine.program import CommitProgram, DocKey
-from commitdb.engine.reading import DocumentReader, ReadPlan, rebuild, rebuild_many
+from commitdb.engine.reading import DocumentSource
 from commitdb.errors import KeyTypeError, UnknownAttachmentError
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitHeader
 from commitdb.values import containers as C
@@ -36,12 +36,10 @@ class CommitSource(Protocol):
 
     def engine_has_blob(self, blob_id: bytes) -> bool: ...
 
-    def engine_plan(self, commit_id: bytes, merged: bytes | None) -> tuple[ReadPlan, tuple[int, int, bytes] | None]:
-        """The read plan of the state at ``commit_id`` (or of the virtual merge of ``commit_id``
-        and ``merged``) and the placement where its documents may be kept as snapshots."""
+    def engine_reader(self) -> DocumentSource:
+        """Where documents are read: ``document(state key, dk)`` and ``documents_of(state key,
+        attachment rid)``, a state key being (commit id, merged id or None)."""
         ...
-
-    def engine_reader(self) -> DocumentReader: ...
 
 
 def check_attachment(definitions: Any, attachment: Any) -> None:
@@ -117,10 +115,9 @@ class CommitState:
         self._source = source
         self._commit_id = commit_id
         self._merge_pair = (commit_id, merged) if merged is not None else None
-        self._plan: ReadPlan | None = None
-        self._at: tuple[int, int, bytes] | None = None
         self._docs: dict[DocKey, Value | None] = {}
         self._distances: dict[DocKey, int] = {}
+        self._attachment_docs: dict[bytes, dict[DocKey, Value | None]] = {}
         self._lock = threading.Lock()
 
     # --- identity --------------------------------------------------------------------------
@@ -182,19 +179,13 @@ class CommitState:
         return [EvalAction(self._source, h, x not in disabled)
                 for x in lin.reversed_ids() if (h := headers[x]).type_code == MUTATIONS]
 
-    def _read_plan(self) -> ReadPlan | None:
-        if self._plan is None and self._commit_id != ZERO_ID:
-            merged = self._merge_pair[1] if self._merge_pair is not None else None
-            self._plan, self._at = self._source.engine_plan(self._commit_id, merged)
-        return self._plan
+    def _key(self) -> tuple[bytes, bytes | None]:
+        return (self._commit_id, self._merge_pair[1] if self._merge_pair is not None else None)
 
     def cache_preload(self) -> None:
         """Build every document now (later reads are then plain lookups)."""
-        plan = self._read_plan()
-        if plan is None:
-            return
         for attachment in self.definitions().attachments():
-            self._read_all(plan, attachment.rid)
+            self._read_all(attachment.rid)
 
     # --- documents -------------------------------------------------------------------------
     def document(self, attachment: Any, key: Any) -> Value | None:
@@ -207,11 +198,10 @@ class CommitState:
             return self._docs[dk]
         except KeyError:
             pass
-        plan = self._read_plan()
-        if plan is None:
+        if self._commit_id == ZERO_ID:
             doc, distance = None, 0
         else:
-            doc, distance = rebuild(self._source.engine_reader(), plan, dk, self._at)
+            doc, distance = self._source.engine_reader().document(self._key(), dk)
         with self._lock:
             self._docs.setdefault(dk, doc)
             self._distances.setdefault(dk, distance)
@@ -224,24 +214,27 @@ class CommitState:
     def keys(self, attachment: Any) -> C.ValueSet:
         check_attachment(self.definitions(), attachment)
         result = C.ValueSet(TypeSet(attachment.key_type()))
-        plan = self._read_plan()
-        if plan is None:
-            return result
-        self._read_all(plan, attachment.rid)
-        for dk in self._source.engine_reader().read_index().doc_keys(attachment.rid):
-            if self.document_by_key(dk) is not None:
-                result.add_value(key_value(self.definitions(), attachment, dk))
+        for dk, _ in self.present_documents(attachment.rid):
+            result.add_value(key_value(self.definitions(), attachment, dk))
         return result
 
-    def _read_all(self, plan: ReadPlan, attachment_rid: bytes) -> None:
-        """Rebuild every document of an attachment not read yet, in bulk."""
-        reader = self._source.engine_reader()
-        built = rebuild_many(reader, plan, attachment_rid, self._at)
+    def present_documents(self, attachment_rid: bytes) -> list[tuple[DocKey, Value]]:
+        """The present documents of an attachment (shared, do not mutate), in key order."""
+        if self._commit_id == ZERO_ID:
+            return []
+        self._read_all(attachment_rid)
+        return sorted((dk, doc) for dk, doc in self._attachment_docs[attachment_rid].items() if doc is not None)
+
+    def _read_all(self, attachment_rid: bytes) -> None:
+        """Read every document of an attachment at once (once per state)."""
+        if attachment_rid in self._attachment_docs:
+            return
+        built = self._source.engine_reader().documents_of(self._key(), attachment_rid)
         with self._lock:
-            for dk in reader.read_index().doc_keys(attachment_rid):
-                doc, distance = built.get(dk, (None, 0))  # untouched in L(c): absent
+            for dk, (doc, distance) in built.items():
                 self._docs.setdefault(dk, doc)
                 self._distances.setdefault(dk, distance)
+            self._attachment_docs[attachment_rid] = {dk: self._docs[dk] for dk in built}
 
     def __repr__(self) -> str:
         return f"CommitState({self.raw_commit_id().hex()})"

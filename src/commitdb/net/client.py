@@ -19,8 +19,9 @@ from typing import Any
 from commitdb.blobs import blob_id_bytes
 from commitdb.errors import ConnectionFailedError, CorruptedDataError, ProtocolError
 from commitdb.net import protocol as P
-from commitdb.storage.base import BlobRecord, CommitData, CommitDatabasing, CommitHeader, as_id
+from commitdb.storage.base import MERGE, BlobRecord, CommitData, CommitDatabasing, CommitHeader, as_id
 
+UNKNOWN = object()  # a served summary's entry that must be asked for again
 CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 60.0
 COMMIT_CACHE = 200_000  # commit records kept by a client
@@ -131,6 +132,7 @@ class RemoteBackend(CommitDatabasing):
         self._marker = 0
         self._defs: tuple[bytes, bytes] | None = None  # (sha1, encoded definitions)
         self._poll: _Poll | None = None
+        self._summary: tuple[int | None, list[Any]] | None = None  # (data version, served summary)
         self._handshake()
 
     # --- connecting --------------------------------------------------------------------------
@@ -240,6 +242,55 @@ class RemoteBackend(CommitDatabasing):
     def address(self) -> str:
         return self._address
 
+    # --- server-side reads --------------------------------------------------------------------
+    def serves_reads(self) -> bool:
+        """Whether the server reads documents for its clients (older servers do not)."""
+        if "serves_reads" not in self._meta:
+            try:
+                self._meta["serves_reads"] = bool(self.call("serves_reads"))
+            except ProtocolError:
+                self._meta["serves_reads"] = False
+        return self._meta["serves_reads"]
+
+    def read_index(self) -> Any:
+        """The server's read index, asked request by request (None for an older server: the
+        facade then indexes the history itself)."""
+        if not self.serves_reads():
+            return None
+        from commitdb.net.client_reads import RemoteReadIndex
+
+        return RemoteReadIndex(self)
+
+    def _advance_summary(self, versions: list[Any], stored: list[CommitHeader]) -> None:
+        """After our own commits: when the served summary was current just before them, move it
+        past them — they are the new heads in place of their parents and merge targets, and the
+        last commit is unknown (timestamps decide it) — so a head query needs no request."""
+        summary = self._summary
+        if summary is None or summary[0] != versions[0] or summary[1][3] is None:
+            return
+        heads = dict.fromkeys(summary[1][3])
+        for h in stored:
+            heads.pop(h.parent, None)
+            if h.type_code == MERGE:
+                heads.pop(h.target, None)
+            heads[h.id] = None
+        first = summary[1][0] if summary[1][0] is not None or not stored else stored[0].id
+        self._summary = (versions[1], [first, UNKNOWN, summary[1][2], list(heads)])
+
+    def served_summary(self, fresh_only: bool = False) -> Any:
+        """[first commit id, last commit id, placement epoch, heads or nil]: from the last poll
+        while the data version has not moved, else asked (or None with ``fresh_only``, where an
+        entry may then be UNKNOWN)."""
+        with self._lock:
+            if self._summary is not None and self._summary[0] == self._known_version \
+                    and (fresh_only or UNKNOWN not in self._summary[1]):
+                return self._summary[1]  # nothing changed since it came
+            if fresh_only:
+                return None
+            version, summary = self._known_version, self.call("rx_ends")
+            self._summary = (version, summary)
+            return summary
+
     def definitions_bytes(self) -> bytes:
         with self._lock:
             poll = self._fresh_poll()
@@ -262,13 +313,22 @@ class RemoteBackend(CommitDatabasing):
         answer carries what the facade's catch-up reads next (definitions, new headers, the
         commit count, their index entries); those calls are then answered locally, once."""
         with self._lock:
+            lean = self._meta.get("serves_reads") is True
             answer = self.call("poll", self._known_version, self._marker,
-                               None if self._defs is None else self._defs[0])
+                               None if self._defs is None else self._defs[0], *(["reads"] if lean else []))
             if not isinstance(answer, list) or not answer or not isinstance(answer[0], int):
                 raise ProtocolError("malformed poll answer")
             version = answer[0]
             self._known_version = version
-            if len(answer) == 7:
+            if len(answer) == 4:  # a lean poll: no headers, the read index's summary instead
+                _, sha, definitions, summary = answer
+                if definitions is not None:
+                    self._defs = (sha, definitions)
+                self._poll = _Poll(taken=time.monotonic(), definitions_fresh=self._defs is not None
+                                   and self._defs[0] == sha, base=-1, headers=None, marker=self._marker, count=None,
+                                   index=None)
+                self._summary = (version, summary)
+            elif len(answer) == 7:
                 _, sha, definitions, headers, marker, count, index = answer
                 if definitions is not None:
                     self._defs = (sha, definitions)
@@ -331,6 +391,7 @@ class RemoteBackend(CommitDatabasing):
 
     def insert_commit(self, commit: CommitData, index_entries: list[tuple[Any, bool]] | None = None) -> bool:
         inserted, *versions = self.call("insert_commit", P.pack_commit(commit))
+        self._advance_summary(versions, [commit.header()] if inserted else [])
         self._wrote(versions)
         self._commits[commit.header().id] = commit
         if self._in_tx:
@@ -348,6 +409,7 @@ class RemoteBackend(CommitDatabasing):
             if batch and (commit is None or size + len(commit.data()) > COMMIT_BATCH_BYTES
                           or len(batch) >= 5000):
                 inserted, *versions = self.call("insert_commits", [P.pack_commit(c) for c in batch])
+                self._advance_summary(versions, [c.header() for c, new in zip(batch, inserted) if new])
                 self._wrote(versions)
                 for c in batch:
                     self._commits[c.header().id] = c

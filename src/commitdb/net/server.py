@@ -35,6 +35,7 @@ from commitdb.errors import (
     StorageError,
 )
 from commitdb.net import protocol as P
+from commitdb.net import server_reads
 from commitdb.storage.base import MUTATIONS, BlobRecord, CommitData, CommitDatabasing
 
 log = logging.getLogger("commitdb.server")
@@ -449,8 +450,13 @@ def _r_poll(service: DatabaseService, backend: CommitDatabasing, args: list[Any]
     answer: [version, definitions sha1, definitions bytes (nil when the client's sha1 is
     current), headers since ``marker``, next marker, commit count, index entries of those
     headers (nil when the backend keeps no index)]."""
-    if len(args) != 3:
-        raise ProtocolError("poll takes [known version or nil, marker, definitions sha1 or nil]")
+    if len(args) == 4 and args[3] == "reads":
+        args = args[:3]
+        lean = True  # a client that reads through the server: no headers, the read summary instead
+    elif len(args) != 3:
+        raise ProtocolError('poll takes [known version or nil, marker, definitions sha1 or nil] (+ "reads")')
+    else:
+        lean = False
     known, marker, defs_sha = args
     if known is not None and (not isinstance(known, int) or isinstance(known, bool)):
         raise ProtocolError("poll: the known version must be an integer or nil")
@@ -463,6 +469,8 @@ def _r_poll(service: DatabaseService, backend: CommitDatabasing, args: list[Any]
         return [version]
     definitions = backend.definitions_bytes()
     sha = hashlib.sha1(definitions).digest()
+    if lean:
+        return [version, sha, None if sha == defs_sha else definitions, server_reads.summary(service, backend)]
     headers, next_marker = backend.headers_since(marker)
     if len(headers) > POLL_MAX_HEADERS:
         return [version]  # a long catch-up: the client asks for it piece by piece
@@ -476,6 +484,8 @@ def _r_poll(service: DatabaseService, backend: CommitDatabasing, args: list[Any]
 
 _READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]] = {
     "poll": _r_poll,
+    "serves_reads": lambda service, backend, args: True,
+    **server_reads.READ_METHODS,
     **{name: _r_simple(name) for name in (
         "path", "uuid", "documentation", "codec_name", "definitions_bytes", "is_readonly", "in_memory",
         "commit_count", "blob_id_list", "persists_index",

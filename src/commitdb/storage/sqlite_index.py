@@ -409,9 +409,11 @@ class SQLiteReadIndex(ReadIndex):
         upto, last_rowid = conn.execute("SELECT upto, last_rowid FROM cdb_tip WHERE id = 0").fetchone()
         top = conn.execute("SELECT max(rowid) FROM ds_commit").fetchone()[0]
         if rowid == top and upto >= rowid:
-            upto = rowid - 1  # the next commit may reuse this rowid
-            before = conn.execute("SELECT commit_id FROM ds_commit WHERE rowid = ?", (upto,)).fetchone()
-            conn.execute("UPDATE cdb_tip SET upto_id = ?", (bytes.fromhex(before[0]) if before else None,))
+            # The next commit takes the largest remaining rowid + 1: 'upto' must be that rowid.
+            below = conn.execute("SELECT rowid, commit_id FROM ds_commit WHERE rowid < ? ORDER BY rowid DESC LIMIT 1",
+                                 (rowid,)).fetchone()
+            upto = 0 if below is None else below[0]
+            conn.execute("UPDATE cdb_tip SET upto_id = ?", (None if below is None else bytes.fromhex(below[1]),))
         if last_rowid == rowid:
             best = conn.execute("SELECT rowid, timestamp FROM ds_commit WHERE rowid != ? "
                                 "ORDER BY timestamp DESC, rowid DESC LIMIT 1", (rowid,)).fetchone()
