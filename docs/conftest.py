@@ -3,6 +3,8 @@
 - ```python blocks run in order, one namespace per page; ``>>>`` blocks are doctests.
 - ```console blocks run each ``$ command`` with a shell and compare what it prints (stdout and
   stderr) with the lines below it; ``...`` stands for any text.
+- ```dsm blocks whose first line is ``// file NAME.dsm`` are written to that file, for the
+  blocks after them to use.
 - ```sh blocks are shown, not run (servers that run until Ctrl+C, installation).
 
 Each page runs in a fresh directory holding ``tuto.dsm`` (the Tuto model), with the commands of
@@ -55,6 +57,19 @@ class ConsoleBlockParser(CodeBlockParser):
         return None
 
 
+class DSMFileParser(CodeBlockParser):
+    """```dsm blocks starting with ``// file NAME``: written to NAME in the page's directory."""
+
+    language = "dsm"
+
+    def evaluate(self, example: Any) -> str | None:
+        first = example.parsed.splitlines()[0]
+        if first.startswith("// file "):
+            name = first.removeprefix("// file ").strip()
+            (Path(example.namespace["workdir"]) / name).write_text(example.parsed, encoding="utf-8")
+        return None
+
+
 def setup(namespace: dict[str, Any]) -> None:
     workdir = tempfile.mkdtemp(prefix="commitdb-docs-")
     shutil.copy(TUTO, Path(workdir) / "tuto.dsm")
@@ -69,7 +84,7 @@ def teardown(namespace: dict[str, Any]) -> None:
 
 
 pytest_collect_file = Sybil(
-    parsers=[PythonCodeBlockParser(doctest_optionflags=FLAGS), ConsoleBlockParser()],
+    parsers=[PythonCodeBlockParser(doctest_optionflags=FLAGS), ConsoleBlockParser(), DSMFileParser()],
     patterns=["*.md"],
     setup=setup,
     teardown=teardown,
