@@ -149,6 +149,9 @@ def test_unreachable_exits_3(invoke):
     (["serve", "--port", "-1", "x.cdb"], "--port"),
     (["serve", "--synchronous", "OFF", "x.cdb"], "--synchronous"),
     (["export", "a", "b", "c"], "[PATH] OUTDIR"),
+    (["export", "--commit-id", "tip", "out"], "--commit-id"),
+    (["admin", "--database", "x.cdb", "delete", "12"], "COMMIT"),
+    (["show", "--host", "h", "g00d"], "COMMIT"),
 ])
 def test_bad_arguments_are_usage_errors_naming_them(invoke, args, name):
     result = invoke(*args)

@@ -150,15 +150,15 @@ def test_show_update_and_merge(invoke, history_db):
     assert f"target     {ids['branch']}" in merge and "opcodes" not in merge
 
 
-@pytest.mark.parametrize("commit, message", [
-    ("0" * 40, "Missing commit"),
-    ("ffff", "no commit id starts with ffff"),
-    ("xyz", "not a commit id"),
+@pytest.mark.parametrize("commit, message, code", [
+    ("0" * 40, "Missing commit", 1),
+    ("ffff", "no commit id starts with ffff", 1),
+    ("xyz", "COMMIT: 'xyz' is not a commit id", 2),   # a usage error: not even the shape of an id
 ])
-def test_show_unknown_commit(invoke, history_db, commit, message):
+def test_show_unknown_commit(invoke, history_db, commit, message, code):
     path, _ = history_db
     result = invoke("show", path, commit)
-    assert result.exit_code == 1 and message in result.stderr
+    assert result.exit_code == code and message in result.stderr
 
 
 def test_show_last_of_empty_database(invoke, empty_db):

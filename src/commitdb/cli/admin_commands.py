@@ -15,6 +15,7 @@ import click
 
 from commitdb.cli.common import (
     CLIENT_PORT,
+    COMMIT_REFERENCE,
     DEFAULT_PORT,
     DEFAULT_TIMEOUT,
     EXIT_ERROR,
@@ -112,7 +113,7 @@ def reset(ctx: click.Context, yes: bool) -> None:
 
 
 @admin.command("delete")
-@click.argument("commit")
+@click.argument("commit", type=COMMIT_REFERENCE)
 @YES_OPTION
 @click.pass_context
 def delete(ctx: click.Context, commit: str, yes: bool) -> None:

@@ -120,6 +120,24 @@ DEFAULT_TIMEOUT = 60.0
 WAITING_NOTICE_AFTER = 1.0
 
 
+class CommitReference(click.ParamType):
+    """A COMMIT argument: 40 hex digits, a prefix of 4 or more, or ``last`` (checked when the
+    command line is parsed; whether the commit exists is the database's answer)."""
+
+    name = "commit"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip().lower()
+        if text == "last" or (4 <= len(text) <= 40 and all(c in "0123456789abcdef" for c in text)):
+            return text
+        where = "COMMIT: " if param is None else ""
+        self.fail(f"{where}{value!r} is not a commit id (use 40 hex digits, a prefix of 4 or more, or 'last')",
+                  param, ctx)
+
+
+COMMIT_REFERENCE = CommitReference()
+
+
 def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--host``, ``--port``, ``--socket-path`` and ``--timeout``: a served database instead of
     a file (the command receives ``host``, ``port``, ``socket_path`` and ``timeout``)."""

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from commitdb.cli.common import (
+    COMMIT_REFERENCE,
     EXIT_INTEGRITY,
     Progress,
     describe_source,
@@ -121,6 +122,7 @@ def show(ctx: click.Context, arguments: tuple[str, ...], host: str | None, port:
     from commitdb.admin import attachment_names, resolve_commit_id
 
     path, commit = _path_then(ctx, arguments, "COMMIT")
+    commit = COMMIT_REFERENCE.convert(commit, None, ctx)
     db = open_database(ctx, path, host, port, socket_path, timeout)
     commit_id = resolve_commit_id(db, commit)
     c = db.commit(commit_id)
@@ -161,7 +163,7 @@ def _opcode_line(op: Any, names: dict[bytes, str]) -> str:
 
 @click.command("export")
 @click.argument("arguments", metavar="[PATH] OUTDIR", nargs=-1, required=True)
-@click.option("--commit-id", "commit", default="last", show_default=True,
+@click.option("--commit-id", "commit", type=COMMIT_REFERENCE, default="last", show_default=True,
               help="the commit to export: a 40-hex id, a unique prefix, or 'last'")
 @click.option("--all-blobs", is_flag=True, help="export every blob, not only those the documents reference")
 @server_options
@@ -197,7 +199,7 @@ def import_(outdir: str, newdb: str, label: str | None) -> None:
 
 @click.command("flatten")
 @click.argument("source", metavar="SRC", type=click.Path(exists=True, dir_okay=False))
-@click.argument("commit")
+@click.argument("commit", type=COMMIT_REFERENCE)
 @click.argument("target", metavar="DST")
 @click.option("--label", default="Flatten", show_default=True, help="the label of the single commit")
 @click.pass_context
