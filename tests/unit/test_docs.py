@@ -50,3 +50,16 @@ def test_the_api_reference_drops_citations_of_design_notes():
                 if doc and OUTSIDE.search(plain(doc)):
                     left.append(f"{path.name}: {OUTSIDE.search(plain(doc)).group(0)}")
     assert left == []
+
+
+def test_every_api_reference_entry_exists():
+    import importlib
+
+    entries = re.findall(r"^::: (\S+)$", (DOCS / "api.md").read_text(encoding="utf-8"), re.MULTILINE)
+    assert len(entries) > 20
+    for entry in entries:
+        module, _, name = entry.rpartition(".")
+        try:
+            importlib.import_module(entry)           # a module
+        except ModuleNotFoundError:
+            assert hasattr(importlib.import_module(module), name), entry
