@@ -15,7 +15,6 @@ from commitdb.cli.common import (
     iso_date,
     open_database,
     server_options,
-    waiting_notice,
 )
 
 ZERO = "0" * 40
@@ -61,7 +60,7 @@ def verify(ctx: click.Context, path: str | None, host: str | None, port: int, so
             report = verify_database(path, progress)
     else:
         db = open_database(ctx, path, host, port, socket_path, timeout)
-        with Progress() as progress, waiting_notice(describe_source(None, host, port, socket_path), timeout):
+        with Progress() as progress:
             report = verify_backend(db.commit_databasing(), describe_source(path, host, port, socket_path),
                                     progress)
         path = report.path
