@@ -60,6 +60,6 @@ def run_example(database: str, host: str, port: int, verbosity: int) -> None:
         actual = addresses[0].rsplit(":", 1)[1]
         click.echo(f"serving on {addresses[0]} - connect with:")
         click.echo(f"    from commitdb import CommitDatabase; db = CommitDatabase.connect({host!r}, {actual!r})")
-        click.echo("Ctrl+C stops the server.", nl=True)
+        click.echo("Ctrl+C stops the server.")
 
     exit_process(serve(database, host=host, port=port, verbosity=verbosity, on_listening=listening))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from commitdb import __version__
@@ -14,8 +16,6 @@ from commitdb.cli.serve_commands import serve
 def _run(command: click.Command, prog_name: str, argv: list[str] | None) -> None:
     """Run ``command`` as the program ``prog_name`` (with ``--version``); exits with its code."""
     if argv is None:
-        import sys
-
         argv = sys.argv[1:]
     if argv == ["--version"]:
         click.echo(f"{prog_name} (commitdb) {__version__}")
