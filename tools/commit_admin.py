@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """commit_admin.py [-v] (--database PATH | --host HOST [--port 54321] | --socket-path P)
-                   [--protocol commitdb|viper] CMD
+                   [--protocol commitdb|viper] [--timeout 60] CMD
 
 Administers a commit database — a file, or one served by commit_database_server.py:
 
-  reset                                         keep only the first commit (a demo trick)
+  reset [--yes]                                 keep only the first commit (a demo trick)
+  delete COMMIT [--yes]                         remove a head (a demo tool)
   reduce_heads [--loop] [--update-interval 2.0] merge every head into one
   sync FILE [--loop] [--update-interval 5] [--blob-data-size 25]
                                                 synchronise with the file FILE both ways
@@ -12,23 +13,17 @@ Administers a commit database — a file, or one served by commit_database_serve
 
 --protocol viper speaks to the reference runtime's server: ``--host H --protocol viper sync
 local.cdb`` pulls its history into a commitdb file and pushes back.
-Loop mode runs until Ctrl+C (exit 0). The same commands are ``commitdb admin ...``.
+Through a server, reset and delete ask on a terminal and need --yes otherwise.
+Loop mode runs until Ctrl+C (exit 0). The same commands are ``commitdb admin ...`` and ``commit-admin ...``.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import _checkout
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+_checkout.prepare("commit-admin")
 
-from commitdb.cli.admin_commands import admin
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the tool; exits with the command's code (click's standalone mode)."""
-    admin.main(args=argv, prog_name="commit_admin.py")
-
+from commitdb.cli.tools import admin_main  # noqa: E402 - after the checkout's src/ is on the path
 
 if __name__ == "__main__":
-    main()
+    admin_main(prog_name="commit_admin.py")

@@ -10,23 +10,16 @@
 
 The JSON form (format "commitdb.dsm.json", version 1) is documented in
 src/commitdb/dsm/json_form.py; decode(encode(model)) has the same definitions hexdigest and
-the same canonical DSM text. The same commands are ``commitdb dsm ...``.
+the same canonical DSM text. The same commands are ``commitdb dsm ...`` and ``dsm-util ...``.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import _checkout
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+_checkout.prepare("dsm-util")
 
-from commitdb.cli.dsm_commands import dsm
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the tool; exits with the command's code (click's standalone mode)."""
-    dsm.main(args=argv, prog_name="dsm_util.py")
-
+from commitdb.cli.tools import dsm_util_main  # noqa: E402 - after the checkout's src/ is on the path
 
 if __name__ == "__main__":
-    main()
+    dsm_util_main(prog_name="dsm_util.py")

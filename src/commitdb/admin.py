@@ -49,22 +49,24 @@ DEFINITIONS_DSM = "definitions.dsm"
 
 
 def open_source(database: str | None = None, host: str | None = None, port: int | str = 54321,
-                socket_path: str | None = None, protocol: str = "commitdb") -> CommitDatabase:
+                socket_path: str | None = None, protocol: str = "commitdb", timeout: float | None = None,
+                readonly: bool = False) -> CommitDatabase:
     """A database file, or one served over TCP or a unix socket (exactly one of the three),
     spoken to in ``protocol`` ("commitdb", or "viper" for the reference runtime's server).
 
     ValidationError when none or several are given; ConnectionFailedError when the server
-    cannot be reached; IncompatibleDatabaseError for a missing or foreign file."""
+    cannot be reached or does not answer within ``timeout`` seconds; IncompatibleDatabaseError
+    for a missing or foreign file. ``readonly`` applies to a file."""
     given = [x for x in (database, host, socket_path) if x is not None]
     if not given:
         raise ValidationError("use option --database, --host or --socket-path to specify the source")
     if len(given) > 1:
         raise ValidationError("use only one of --database, --host or --socket-path")
     if database is not None:
-        return CommitDatabase.open(database)
+        return CommitDatabase.open(database, readonly=readonly)
     if host is not None:
-        return CommitDatabase.connect(host, str(port), protocol=protocol)
-    return CommitDatabase.connect_local(socket_path, protocol=protocol)  # type: ignore[arg-type]
+        return CommitDatabase.connect(host, str(port), protocol=protocol, timeout=timeout)
+    return CommitDatabase.connect_local(socket_path, protocol=protocol, timeout=timeout)  # type: ignore[arg-type]
 
 
 def open_replica(path: str, documentation: str) -> tuple[CommitDatabase, bool]:
@@ -294,16 +296,23 @@ class ExportSummary:
     blobs: int
 
 
-def _documents_at(db: CommitDatabase, commit_id: ValueCommitId) -> list[tuple[Any, list[tuple[Any, Value]]]]:
+def _documents_at(db: CommitDatabase, commit_id: ValueCommitId,
+                  progress: Callable[[int, int], None] | None = None) -> list[tuple[Any, list[tuple[Any, Value]]]]:
     state = db.state(commit_id)
     getting = state.attachment_getting()
+    keys = [(attachment, getting.keys(attachment).members()) for attachment in db.definitions().attachments()]
+    total = sum(len(members) for _, members in keys)
     found = []
-    for attachment in db.definitions().attachments():
+    done = 0
+    for attachment, members in keys:
         docs = []
-        for key in getting.keys(attachment).members():
+        for key in members:
             doc = state.document(attachment, key)
             if doc is not None:
                 docs.append((key, doc))
+            done += 1
+            if progress is not None and (done % 200 == 0 or done == total):
+                progress(done, total)
         if docs:
             found.append((attachment, docs))
     return found
@@ -320,7 +329,7 @@ def _file_name(identifier: str, used: set[str]) -> str:
 
 
 def export_state(db: CommitDatabase, commit_id: ValueCommitId, directory: str,
-                 all_blobs: bool = False) -> ExportSummary:
+                 all_blobs: bool = False, progress: Callable[[str, int, int], None] | None = None) -> ExportSummary:
     """Write the documents at ``commit_id`` to ``directory`` (created; an existing one must be
     empty):
 
@@ -335,13 +344,17 @@ def export_state(db: CommitDatabase, commit_id: ValueCommitId, directory: str,
       attachment's own (sub-concepts, clubs, any_concept);
     - ``blobs/<blob id>``: the raw bytes of each blob the documents reference (every blob of
       the database with ``all_blobs``).
+
+    ``progress(stage, done, total)`` is told how far the reading of the documents and the
+    writing of the blobs went.
     """
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DatabaseExistsError(f"{directory} exists and is not an empty directory")
     header = db.commit_header(commit_id)
     definitions = db.definitions()
-    documents = _documents_at(db, commit_id)
+    documents = _documents_at(db, commit_id, None if progress is None else
+                              lambda done, total: progress("documents", done, total))
     (out / "documents").mkdir(parents=True, exist_ok=True)
     (out / "blobs").mkdir(exist_ok=True)
     (out / DEFINITIONS_BIN).write_bytes(definitions.encode())
@@ -376,12 +389,14 @@ def export_state(db: CommitDatabase, commit_id: ValueCommitId, directory: str,
     if all_blobs:
         blob_ids |= set(backend.blob_id_list())
     blob_entries = []
-    for blob_id in sorted(blob_ids):
+    for i, blob_id in enumerate(sorted(blob_ids)):
         record = backend.get_blob(blob_id)
         if record is None:
             raise IntegrityError(f"Missing blob {blob_id.hex()} (referenced at {commit_id})")
         (out / "blobs" / blob_id.hex()).write_bytes(record.data)
         blob_entries.append({"id": blob_id.hex(), "layout": record.layout, "size": len(record.data)})
+        if progress is not None:
+            progress("blobs", i + 1, len(blob_ids))
     manifest = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,

@@ -150,16 +150,25 @@ class CommitDatabase:
         return CommitDatabase._over(SQLiteBackend(path, readonly=readonly))
 
     @staticmethod
-    def connect(host: str, port: int | str = "54321", protocol: str = "commitdb") -> CommitDatabase:
+    def connect(host: str, port: int | str = "54321", protocol: str = "commitdb",
+                timeout: float | None = None) -> CommitDatabase:
         """A database served by a commit database server over TCP (ConnectionFailedError when
-        the server cannot be reached). ``protocol="viper"`` speaks the reference runtime's
-        protocol (its server, or a commitdb server)."""
-        return CommitDatabase._over(_remote_backend(protocol).connect(host, port))
+        the server cannot be reached, or does not answer a request within ``timeout`` seconds;
+        60 s when None). ``protocol="viper"`` speaks the reference runtime's protocol (its
+        server, or a commitdb server)."""
+        backend = _remote_backend(protocol)
+        if timeout is None:
+            return CommitDatabase._over(backend.connect(host, port))
+        return CommitDatabase._over(backend.connect(host, port, timeout))
 
     @staticmethod
-    def connect_local(path: str, protocol: str = "commitdb") -> CommitDatabase:
-        """A database served by a commit database server over a unix socket."""
-        return CommitDatabase._over(_remote_backend(protocol).connect_local(path))
+    def connect_local(path: str, protocol: str = "commitdb", timeout: float | None = None) -> CommitDatabase:
+        """A database served by a commit database server over a unix socket (``protocol`` and
+        ``timeout`` as for ``connect``)."""
+        backend = _remote_backend(protocol)
+        if timeout is None:
+            return CommitDatabase._over(backend.connect_local(path))
+        return CommitDatabase._over(backend.connect_local(path, timeout))
 
     @staticmethod
     def _over(backend: CommitDatabasing) -> CommitDatabase:

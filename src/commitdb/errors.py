@@ -252,6 +252,13 @@ class ConnectionFailedError(ProtocolError):
     code = "ConnectionFailedError"
 
 
+class ListenError(CommitDBError):
+    """A server could not listen on its address: the port is in use or not permitted, or the
+    socket path is taken."""
+
+    code = "ListenError"
+
+
 class RemoteError(ProtocolError):
     """An error raised on the server whose class the client does not know."""
 

@@ -15,9 +15,14 @@ from commitdb.values.scalars import ValueUUId
 ALICE = "11111111-1111-1111-1111-111111111111"
 
 
-def load_model(model: Path) -> tuple[Any, dict[str, Any]]:
-    """(definitions, the names ``inject`` binds) of a DSM file; DSMError listing every error."""
-    builder = DSMBuilder.assemble(str(model))
+def load_model(model: Path | str) -> tuple[Any, dict[str, Any]]:
+    """(definitions, the names ``inject`` binds) of a DSM file (a Path) or DSM text (a str);
+    DSMError listing every error."""
+    if isinstance(model, Path):
+        builder = DSMBuilder.assemble(str(model))
+    else:
+        builder = DSMBuilder()
+        builder.append("model.dsm", model)
     report, _, definitions = builder.parse()
     if report.has_error():
         raise DSMError(str(report))
@@ -26,7 +31,7 @@ def load_model(model: Path) -> tuple[Any, dict[str, Any]]:
     return definitions, names
 
 
-def ensure_example_database(path: str, model: Path) -> bool:
+def ensure_example_database(path: str, model: Path | str) -> bool:
     """Create ``path`` with the model's definitions and a few commits unless it exists.
     Returns whether it was created."""
     if os.path.exists(path):

@@ -61,7 +61,7 @@ def test_no_subcommand_prints_help_and_exits_1(invoke, empty_db):
 
 def test_two_sources_are_refused(invoke, empty_db):
     result = invoke("admin", "--database", empty_db, "--host", "127.0.0.1", "reset")
-    assert result.exit_code == 1 and "only one of" in result.stderr
+    assert result.exit_code == 2 and "use only one of --database, --host or --socket-path" in result.stderr
 
 
 def test_tool_no_source_and_help_as_subprocess(empty_db):
@@ -86,7 +86,7 @@ def test_unreachable_socket(invoke, tmp_path):
 
 def test_missing_database_file(invoke, tmp_path):
     result = invoke("admin", "--database", tmp_path / "none.cdb", "reset")
-    assert result.exit_code == 1 and "does not exist" in result.stderr
+    assert result.exit_code == 6 and "does not exist" in result.stderr
 
 
 # --- reset and reduce_heads -----------------------------------------------------------------------
@@ -120,7 +120,7 @@ def test_reset_and_reduce_heads_on_a_served_database(invoke, history_db):
     with BackgroundServer(str(path), host="127.0.0.1", port=0) as server:
         result = invoke("admin", "--host", "127.0.0.1", "--port", server.port, "reduce_heads")
         assert result.exit_code == 0 and result.stdout.startswith("reduced 3 heads into ")
-        result = invoke("admin", "--host", "127.0.0.1", "--port", server.port, "reset")
+        result = invoke("admin", "--host", "127.0.0.1", "--port", server.port, "reset", "--yes")
         assert result.exit_code == 0 and f"kept the first commit {ids['first']}" in result.stdout
     with CommitDatabase.open(str(path)) as db:
         assert db.commit_ids() == {ids["first"]}

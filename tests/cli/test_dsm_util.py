@@ -122,7 +122,7 @@ def test_create_commit_database_refuses_existing_target(invoke, tmp_path):
     out = tmp_path / "model.cdb"
     out.write_bytes(b"precious")
     result = invoke("dsm", "create_commit_database", TUTO, out)
-    assert result.exit_code == 1
+    assert result.exit_code == 7
     assert "already exists" in result.stderr and "--force" in result.stderr
     assert out.read_bytes() == b"precious"
 

@@ -100,7 +100,7 @@ def test_verify_detects_blob_faults(invoke, history_db):
 def test_verify_a_file_that_is_not_a_database(invoke, tmp_path):
     (tmp_path / "x.cdb").write_bytes(b"not sqlite at all" * 100)
     result = invoke("verify", tmp_path / "x.cdb")
-    assert result.exit_code == 1 and result.stderr.startswith("error: ")
+    assert result.exit_code == 6 and result.stderr.startswith("error: ")
 
 
 # --- log and show ---------------------------------------------------------------------------------
@@ -150,15 +150,15 @@ def test_show_update_and_merge(invoke, history_db):
     assert f"target     {ids['branch']}" in merge and "opcodes" not in merge
 
 
-@pytest.mark.parametrize("commit, message", [
-    ("0" * 40, "Missing commit"),
-    ("ffff", "no commit id starts with ffff"),
-    ("xyz", "not a commit id"),
+@pytest.mark.parametrize("commit, message, code", [
+    ("0" * 40, "Missing commit", 1),
+    ("ffff", "no commit id starts with ffff", 1),
+    ("xyz", "COMMIT: 'xyz' is not a commit id", 2),   # a usage error: not even the shape of an id
 ])
-def test_show_unknown_commit(invoke, history_db, commit, message):
+def test_show_unknown_commit(invoke, history_db, commit, message, code):
     path, _ = history_db
     result = invoke("show", path, commit)
-    assert result.exit_code == 1 and message in result.stderr
+    assert result.exit_code == code and message in result.stderr
 
 
 def test_show_last_of_empty_database(invoke, empty_db):
@@ -220,7 +220,7 @@ def test_export_refuses_a_non_empty_directory(invoke, history_db, tmp_path):
     (tmp_path / "e").mkdir()
     (tmp_path / "e" / "keep").write_text("x")
     result = invoke("export", path, tmp_path / "e")
-    assert result.exit_code == 1 and "not an empty directory" in result.stderr
+    assert result.exit_code == 7 and "not an empty directory" in result.stderr
 
 
 def test_export_unknown_commit(invoke, history_db, tmp_path):
@@ -234,7 +234,7 @@ def test_import_refuses_an_existing_database(invoke, history_db, empty_db, tmp_p
     path, _ = history_db
     invoke("export", path, tmp_path / "e")
     result = invoke("import", tmp_path / "e", empty_db)
-    assert result.exit_code == 1 and "already exists" in result.stderr
+    assert result.exit_code == 7 and "already exists" in result.stderr
 
 
 def test_import_detects_a_tampered_export(invoke, history_db, tmp_path):
@@ -317,7 +317,7 @@ def test_flatten_unknown_commit_leaves_no_target(invoke, history_db, tmp_path):
 def test_flatten_refuses_an_existing_target(invoke, history_db, empty_db):
     path, _ = history_db
     result = invoke("flatten", path, "last", empty_db)
-    assert result.exit_code == 1 and "already exists" in result.stderr
+    assert result.exit_code == 7 and "already exists" in result.stderr
 
 
 # --- the exit code table --------------------------------------------------------------------------
@@ -339,8 +339,10 @@ def test_plain_progress_prints_tenths_once_work_is_long(capsys):
     with Progress(rich=False, plain_after=0.0) as progress:
         for i in range(1, 101):
             progress("commits", i, 100)
-    lines = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    assert captured.out == ""   # progress goes to stderr: stdout keeps the command's result
+    lines = captured.err.splitlines()
     assert lines[0] == "commits: 1/100" and lines[-1] == "commits: 100/100" and len(lines) == 11
     with Progress(rich=False) as progress:   # short work prints nothing
         progress("commits", 1, 1)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().err == ""

@@ -1,7 +1,8 @@
-"""``commitdb admin`` (and ``tools/commit_admin.py``): reset, reduce_heads, sync (SPEC §12).
+"""``commitdb admin`` (also ``commit-admin`` and ``tools/commit_admin.py``): reset, delete,
+reduce_heads, sync.
 
     commit_admin.py [-v] (--database PATH | --host HOST [--port 54321] | --socket-path P)
-                    [--protocol commitdb|viper] CMD
+                    [--protocol commitdb|viper] [--timeout 60] CMD
 """
 
 from __future__ import annotations
@@ -12,31 +13,50 @@ from typing import Any
 
 import click
 
-from commitdb.cli.common import EXIT_ERROR, CommitDBGroup, Progress, run_loop
+from commitdb.cli.common import (
+    CLIENT_PORT,
+    COMMIT_REFERENCE,
+    DEFAULT_PORT,
+    DEFAULT_TIMEOUT,
+    EXIT_ERROR,
+    TIMEOUT,
+    CommitDBGroup,
+    Progress,
+    confirm_destructive,
+    connect_source,
+    describe_source,
+    is_remote,
+    run_loop,
+)
 
 NO_SOURCE = "use option --database, --host or --socket-path to specify the source"
 
 
 @dataclass
 class Source:
+    """The database the sub-command works on, as the group's options name it (checked when the
+    sub-command opens it, so that ``CMD --help`` needs no source)."""
+
     verbosity: int
     database: str | None
     host: str | None
-    port: str
+    port: int
     socket_path: str | None
+    timeout: float
     protocol: str = "commitdb"
 
     def describe(self) -> str:
-        if self.database is not None:
-            return self.database
-        if self.host is not None:
-            return f"{self.host}:{self.port}"
-        return str(self.socket_path)
+        return describe_source(self.database, self.host, self.port, self.socket_path)
 
     def open(self, ctx: click.Context) -> Any:
-        from commitdb.admin import open_source
-
-        db = open_source(self.database, self.host, self.port, self.socket_path, self.protocol)
+        given = [x for x in (self.database, self.host, self.socket_path) if x is not None]
+        if not given:
+            click.echo(NO_SOURCE, err=True)
+            ctx.exit(EXIT_ERROR)
+        if len(given) > 1:
+            raise click.UsageError("use only one of --database, --host or --socket-path", ctx)
+        db = connect_source(self.database, self.host, self.port, self.socket_path, self.timeout,
+                            protocol=self.protocol)
         ctx.call_on_close(db.close)
         if self.verbosity:
             click.echo(f"source: {self.describe()} ({db.documentation()})")
@@ -48,39 +68,66 @@ class Source:
 @click.option("-v", "verbosity", count=True, help="more output (one line per pass in loop mode)")
 @click.option("--database", metavar="PATH", default=None, help="the source: a database file")
 @click.option("--host", default=None, help="the source: a server's host")
-@click.option("--port", default="54321", show_default=True, help="the server's port (with --host)")
+@click.option("--port", type=CLIENT_PORT, default=DEFAULT_PORT, show_default=True,
+              help="the server's port (with --host)")
 @click.option("--socket-path", metavar="P", default=None, help="the source: a server's unix socket")
 @click.option("--protocol", type=click.Choice(["commitdb", "viper"]), default="commitdb", show_default=True,
               help="the server's protocol (viper: the reference runtime's server)")
+@click.option("--timeout", type=TIMEOUT, default=DEFAULT_TIMEOUT, show_default=True, metavar="SECONDS",
+              help="give up (exit 3) when the server does not answer a request within SECONDS")
 @click.pass_context
-def admin(ctx: click.Context, verbosity: int, database: str | None, host: str | None, port: str,
-          socket_path: str | None, protocol: str) -> None:
+def admin(ctx: click.Context, verbosity: int, database: str | None, host: str | None, port: int,
+          socket_path: str | None, protocol: str, timeout: float) -> None:
     """Administer a commit database: a file (--database), or one served over TCP (--host,
     --port) or a unix socket (--socket-path)."""
-    if database is None and host is None and socket_path is None:
-        click.echo(NO_SOURCE, err=True)
-        ctx.exit(EXIT_ERROR)
-    if sum(x is not None for x in (database, host, socket_path)) > 1:
-        click.echo("use only one of --database, --host or --socket-path", err=True)
-        ctx.exit(EXIT_ERROR)
+    ctx.obj = Source(verbosity, database, host, port, socket_path, timeout, protocol)
     if ctx.invoked_subcommand is None:
+        if database is None and host is None and socket_path is None:
+            click.echo(NO_SOURCE, err=True)
+            ctx.exit(EXIT_ERROR)
         click.echo(ctx.get_help())
         ctx.exit(EXIT_ERROR)
-    ctx.obj = Source(verbosity, database, host, port, socket_path, protocol)
+
+
+YES_OPTION = click.option("--yes", "-y", is_flag=True,
+                          help="confirm a change through a server without being asked (needed without a terminal)")
 
 
 @admin.command("reset")
+@YES_OPTION
 @click.pass_context
-def reset(ctx: click.Context) -> None:
-    """Keep only the first commit (a demo trick: it breaks append-only)."""
+def reset(ctx: click.Context, yes: bool) -> None:
+    """Keep only the first commit (a demo trick: it breaks append-only). Through a server, asks
+    first on a terminal, and needs --yes otherwise."""
     db = ctx.obj.open(ctx)
     before = len(db.commit_ids())
+    if is_remote(db) and before > 1:
+        confirm_destructive(f"reset removes {before - 1} of the {before} commits of {ctx.obj.describe()} "
+                            "(only the first is kept)", yes)
     db.reset_commits()
     first = db.first_commit_id()
     if first is None:
         click.echo("reset: the database has no commits")
     else:
         click.echo(f"reset: kept the first commit {first}, removed {before - len(db.commit_ids())} commit(s)")
+
+
+@admin.command("delete")
+@click.argument("commit", type=COMMIT_REFERENCE)
+@YES_OPTION
+@click.pass_context
+def delete(ctx: click.Context, commit: str, yes: bool) -> None:
+    """Remove the head COMMIT (a 40-hex id, a unique prefix, or 'last'), a demo tool. Through a
+    server, asks first on a terminal, and needs --yes otherwise."""
+    from commitdb.admin import resolve_commit_id
+
+    db = ctx.obj.open(ctx)
+    commit_id = resolve_commit_id(db, commit)
+    if is_remote(db):
+        label = db.commit_header(commit_id).label()
+        confirm_destructive(f"delete removes the commit {commit_id} ({label!r}) from {ctx.obj.describe()}", yes)
+    db.delete_commit(commit_id)
+    click.echo(f"delete: removed the head {commit_id}")
 
 
 @admin.command("reduce_heads")

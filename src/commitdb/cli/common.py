@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,21 +14,50 @@ from typing import IO, Any
 
 import click
 
-from commitdb.errors import CommitDBError, ConnectionFailedError, DatabaseBusyError, IntegrityError
+from commitdb.errors import (
+    CommitDBError,
+    ConnectionFailedError,
+    DatabaseBusyError,
+    DatabaseExistsError,
+    IncompatibleDatabaseError,
+    IntegrityError,
+    ListenError,
+)
 
-# One table from error class to exit code; the most specific class wins (see exit_code_for).
-# 2 is click's own code for a usage error (unknown option, missing argument).
+# The exit codes of every command, documented in the README and docs/cli.md. One table from
+# error class to exit code; the most specific class wins (see exit_code_for). 2 is click's own
+# code for a usage error (an unknown option, a missing or invalid argument).
+EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTEGRITY = 4
 EXIT_BUSY = 5
+EXIT_NOT_A_DATABASE = 6
+EXIT_EXISTS = 7
+EXIT_CANNOT_LISTEN = 8
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (CommitDBError, EXIT_ERROR),
     (ConnectionFailedError, EXIT_UNREACHABLE),
     (IntegrityError, EXIT_INTEGRITY),
     (DatabaseBusyError, EXIT_BUSY),
+    (IncompatibleDatabaseError, EXIT_NOT_A_DATABASE),
+    (DatabaseExistsError, EXIT_EXISTS),
+    (ListenError, EXIT_CANNOT_LISTEN),
     (OSError, EXIT_ERROR),
 ]
+# What each code means, in the words of the documentation (tests compare the two).
+EXIT_MEANINGS: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_ERROR: "error (a model with errors, a commit not found, an aborted confirmation, ...)",
+    EXIT_USAGE: "usage error: an unknown option, a missing or invalid argument",
+    EXIT_UNREACHABLE: "the server cannot be reached, or did not answer within --timeout",
+    EXIT_INTEGRITY: "integrity fault: a corrupted database or export",
+    EXIT_BUSY: "the database is busy (another process held it for more than 10 s)",
+    EXIT_NOT_A_DATABASE: "not a database: the file is missing, is not a commit database, or of an unsupported version",
+    EXIT_EXISTS: "already exists: the file or directory to create is there",
+    EXIT_CANNOT_LISTEN: "the server cannot listen: the port is in use or not permitted, the socket path is taken",
+}
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -55,16 +85,155 @@ class ToolError(click.ClickException):
             click.echo(f"error: {self.format_message()}", file=file)
 
 
+@contextmanager
+def library_errors() -> Iterator[None]:
+    """Turn library errors (and OS errors) into ToolError with the code of EXIT_CODES."""
+    try:
+        yield
+    except (CommitDBError, OSError) as error:
+        raise ToolError(str(error), exit_code_for(error)) from error
+
+
 class CommitDBGroup(click.Group):
     """A click group that turns library errors (and OS errors) into ToolError."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
+        with library_errors():
             return super().invoke(ctx)
-        except CommitDBError as error:
-            raise ToolError(str(error), exit_code_for(error)) from error
-        except OSError as error:
-            raise ToolError(str(error), exit_code_for(error)) from error
+
+
+class CommitDBCommand(click.Command):
+    """A click command run on its own (a console script) with the same error handling."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with library_errors():
+            return super().invoke(ctx)
+
+
+# --- where the data is: a file or a server ------------------------------------------------------
+
+CLIENT_PORT = click.IntRange(1, 65535)
+SERVER_PORT = click.IntRange(0, 65535)  # 0: any free port
+TIMEOUT = click.FloatRange(min=0.0, min_open=True)
+DEFAULT_PORT = 54321
+DEFAULT_TIMEOUT = 60.0
+WAITING_NOTICE_AFTER = 1.0
+
+
+class CommitReference(click.ParamType):
+    """A COMMIT argument: 40 hex digits, a prefix of 4 or more, or ``last`` (checked when the
+    command line is parsed; whether the commit exists is the database's answer)."""
+
+    name = "commit"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip().lower()
+        if text == "last" or (4 <= len(text) <= 40 and all(c in "0123456789abcdef" for c in text)):
+            return text
+        where = "COMMIT: " if param is None else ""
+        self.fail(f"{where}{value!r} is not a commit id (use 40 hex digits, a prefix of 4 or more, or 'last')",
+                  param, ctx)
+
+
+COMMIT_REFERENCE = CommitReference()
+
+
+def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--host``, ``--port``, ``--socket-path`` and ``--timeout``: a served database instead of
+    a file (the command receives ``host``, ``port``, ``socket_path`` and ``timeout``)."""
+    options = [
+        click.option("--host", default=None, help="read the database a server serves on this host (TCP)"),
+        click.option("--port", type=CLIENT_PORT, default=DEFAULT_PORT, show_default=True,
+                     help="the server's TCP port (with --host)"),
+        click.option("--socket-path", metavar="PATH", default=None,
+                     help="read the database a server serves on this unix socket"),
+        click.option("--timeout", type=TIMEOUT, default=DEFAULT_TIMEOUT, show_default=True, metavar="SECONDS",
+                     help="give up (exit 3) when the server does not answer a request within SECONDS"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def describe_source(path: str | None, host: str | None, port: int | str, socket_path: str | None) -> str:
+    """A database's place as a user gave it: the file, ``host:port`` or the socket path."""
+    if path is not None:
+        return path
+    if host is not None:
+        return f"{host}:{port}"
+    return str(socket_path)
+
+
+@contextmanager
+def waiting_notice(address: str, timeout: float) -> Iterator[None]:
+    """Say on stderr that we are waiting for ``address`` when its answer is slow to come
+    (after a second, or half the timeout when shorter), once."""
+
+    def notice() -> None:
+        click.echo(f"waiting for {address} to answer (giving up after {timeout:g} s; see --timeout)...", err=True)
+
+    timer = threading.Timer(min(WAITING_NOTICE_AFTER, timeout / 2), notice)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def connect_source(path: str | None, host: str | None, port: int | str, socket_path: str | None,
+                   timeout: float = DEFAULT_TIMEOUT, readonly: bool = False, protocol: str = "commitdb") -> Any:
+    """Open the database file ``path`` or connect to the server (exactly one is given; the
+    caller checks), with a notice on stderr while a server is slow to answer."""
+    from commitdb.admin import open_source
+
+    if path is not None:
+        return open_source(path, readonly=readonly)
+    with waiting_notice(describe_source(None, host, port, socket_path), timeout):
+        return open_source(None, host, port, socket_path, protocol=protocol, timeout=timeout)
+
+
+def open_database(ctx: click.Context, path: str | None, host: str | None, port: int, socket_path: str | None,
+                  timeout: float, readonly: bool = True) -> Any:
+    """The database of a command taking a PATH or the ``server_options`` (closed when the
+    command ends); a usage error when none or several places are given."""
+    given = [name for name, value in (("PATH", path), ("--host", host), ("--socket-path", socket_path))
+             if value is not None]
+    if not given:
+        raise click.UsageError("give a database file PATH, or a server with --host [--port] or --socket-path", ctx)
+    if len(given) > 1:
+        raise click.UsageError(f"give only one of {' and '.join(given)}", ctx)
+    db = connect_source(path, host, port, socket_path, timeout, readonly)
+    ctx.call_on_close(db.close)
+    return db
+
+
+def is_remote(db: Any) -> bool:
+    """Whether ``db`` is served by a server (not a file or memory of this process)."""
+    from commitdb.net.client import RemoteBackend
+
+    return isinstance(db.commit_databasing(), RemoteBackend)
+
+
+# --- confirmation of destructive commands ---------------------------------------------------------
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def confirm_destructive(action: str, yes: bool) -> None:
+    """Ask on a terminal before ``action`` (a sentence saying what will be lost); without a
+    terminal, a usage error unless ``--yes`` was given. A "no" aborts (exit 1)."""
+    if yes:
+        return
+    if not stdin_is_terminal():
+        raise click.UsageError(f"{action}; pass --yes to confirm (there is no terminal to ask on)")
+    if not click.confirm(f"{action}. Go on?", default=False, err=True):
+        raise ToolError("aborted: nothing was changed")
 
 
 # --- output helpers -----------------------------------------------------------------------------
@@ -75,20 +244,21 @@ def iso_date(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def stdout_is_terminal() -> bool:
+def stderr_is_terminal() -> bool:
     try:
-        return sys.stdout.isatty()
+        return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
 
 
 class Progress:
-    """``progress(stage, done, total)``: a rich progress bar per stage on a terminal; else,
-    once the work has lasted ``plain_after`` seconds, a plain line whenever a stage advances
-    by a tenth (and when it completes). Short work prints nothing."""
+    """``progress(stage, done, total)`` on stderr (stdout keeps the command's result): a rich
+    progress bar per stage on a terminal; else, once the work has lasted ``plain_after``
+    seconds, a plain line whenever a stage advances by a tenth (and when it completes). Short
+    work prints nothing."""
 
     def __init__(self, rich: bool | None = None, quiet: bool = False, plain_after: float = 1.0) -> None:
-        self._rich = stdout_is_terminal() if rich is None else rich
+        self._rich = stderr_is_terminal() if rich is None else rich
         self._quiet = quiet
         self._plain_after = plain_after
         self._start = time.monotonic()
@@ -99,11 +269,12 @@ class Progress:
     def __enter__(self) -> Progress:
         self._start = time.monotonic()
         if self._rich and not self._quiet:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as RichProgress
 
             self._bars = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), transient=False)
+                                      TimeElapsedColumn(), transient=False, console=Console(stderr=True))
             self._bars.start()
         return self
 
@@ -129,7 +300,7 @@ class Progress:
         last = self._printed.get(stage, -1)
         if done >= total or last < 0 or done - last >= step:
             if done != last:
-                click.echo(f"{stage}: {done}/{total}")
+                click.echo(f"{stage}: {done}/{total}", err=True)
                 self._printed[stage] = done
 
     def stage(self, stage: str) -> Callable[[int, int], None]:

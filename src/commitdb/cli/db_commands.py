@@ -1,4 +1,5 @@
-"""Commands on database files: verify, log, show, export, import, flatten."""
+"""Commands on databases: verify, log, show, export (a file, or one a server serves), import,
+flatten (files)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,18 @@ from typing import Any
 
 import click
 
-from commitdb.cli.common import EXIT_INTEGRITY, Progress, iso_date
+from commitdb.cli.common import (
+    COMMIT_REFERENCE,
+    EXIT_INTEGRITY,
+    Progress,
+    describe_source,
+    iso_date,
+    open_database,
+    server_options,
+)
 
 ZERO = "0" * 40
+DATABASE_FILE = click.Path(exists=True, dir_okay=False)
 
 
 def _open(ctx: click.Context, path: str) -> Any:
@@ -20,20 +30,40 @@ def _open(ctx: click.Context, path: str) -> Any:
     return db
 
 
+def _path_then(ctx: click.Context, values: tuple[str, ...], last: str) -> tuple[str | None, str]:
+    """Split the arguments ``[PATH] LAST`` (PATH is left out when a server is named)."""
+    if len(values) not in (1, 2):
+        raise click.UsageError(f"expected [PATH] {last}, got {len(values)} argument(s)", ctx)
+    if len(values) == 1:
+        return None, values[0]
+    return DATABASE_FILE.convert(values[0], None, ctx), values[1]
+
+
 def _short(commit_id: Any, full: bool = False) -> str:
     text = str(commit_id)
     return text if full else text[:12]
 
 
 @click.command("verify")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path", type=DATABASE_FILE, required=False)
+@server_options
 @click.pass_context
-def verify(ctx: click.Context, path: str) -> None:
-    """Check every commit and blob of the database file PATH (exit 4 on any fault)."""
+def verify(ctx: click.Context, path: str | None, host: str | None, port: int, socket_path: str | None,
+           timeout: float) -> None:
+    """Check every commit and blob of the database file PATH, or of the database a server
+    serves (exit 4 on any fault)."""
     from commitdb.admin import verify as verify_database
+    from commitdb.admin import verify_backend
 
-    with Progress() as progress:
-        report = verify_database(path, progress)
+    if path is not None and host is None and socket_path is None:
+        with Progress() as progress:
+            report = verify_database(path, progress)
+    else:
+        db = open_database(ctx, path, host, port, socket_path, timeout)
+        with Progress() as progress:
+            report = verify_backend(db.commit_databasing(), describe_source(path, host, port, socket_path),
+                                    progress)
+        path = report.path
     click.echo(f"verify {path}")
     click.echo(f"  commits: {report.commits} ({report.heads} head{'' if report.heads == 1 else 's'})")
     click.echo(f"  blobs: {report.blobs} ({report.referenced_blobs} referenced by commits)")
@@ -49,16 +79,18 @@ def verify(ctx: click.Context, path: str) -> None:
 
 
 @click.command("log")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path", type=DATABASE_FILE, required=False)
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=None, help="show at most N commits")
 @click.option("--full-ids", is_flag=True, help="print whole commit ids")
+@server_options
 @click.pass_context
-def log(ctx: click.Context, path: str, limit: int | None, full_ids: bool) -> None:
-    """The commits of PATH newest first: a '*' marks a head; then id, date (UTC), type,
-    parent (and target), label."""
+def log(ctx: click.Context, path: str | None, limit: int | None, full_ids: bool, host: str | None, port: int,
+        socket_path: str | None, timeout: float) -> None:
+    """The commits of PATH (or of the database a server serves) newest first: a '*' marks a
+    head; then id, date (UTC), type, parent (and target), label."""
     from commitdb.admin import history
 
-    db = _open(ctx, path)
+    db = open_database(ctx, path, host, port, socket_path, timeout)
     heads = {str(h) for h in db.head_commit_ids()}
     headers = history(db)
     if not headers:
@@ -79,14 +111,18 @@ def log(ctx: click.Context, path: str, limit: int | None, full_ids: bool) -> Non
 
 
 @click.command("show")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.argument("commit")
+@click.argument("arguments", metavar="[PATH] COMMIT", nargs=-1, required=True)
+@server_options
 @click.pass_context
-def show(ctx: click.Context, path: str, commit: str) -> None:
-    """The header and the opcodes of COMMIT (a 40-hex id, a unique prefix, or 'last')."""
+def show(ctx: click.Context, arguments: tuple[str, ...], host: str | None, port: int, socket_path: str | None,
+         timeout: float) -> None:
+    """The header and the opcodes of COMMIT (a 40-hex id, a unique prefix, or 'last') of the
+    database file PATH, or of the database a server serves."""
     from commitdb.admin import attachment_names, resolve_commit_id
 
-    db = _open(ctx, path)
+    path, commit = _path_then(ctx, arguments, "COMMIT")
+    commit = COMMIT_REFERENCE.convert(commit, None, ctx)
+    db = open_database(ctx, path, host, port, socket_path, timeout)
     commit_id = resolve_commit_id(db, commit)
     c = db.commit(commit_id)
     h = c.header()
@@ -125,19 +161,22 @@ def _opcode_line(op: Any, names: dict[bytes, str]) -> str:
 
 
 @click.command("export")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--commit-id", "commit", default="last", show_default=True,
+@click.argument("arguments", metavar="[PATH] OUTDIR", nargs=-1, required=True)
+@click.option("--commit-id", "commit", type=COMMIT_REFERENCE, default="last", show_default=True,
               help="the commit to export: a 40-hex id, a unique prefix, or 'last'")
 @click.option("--all-blobs", is_flag=True, help="export every blob, not only those the documents reference")
-@click.argument("outdir")
+@server_options
 @click.pass_context
-def export(ctx: click.Context, path: str, commit: str, all_blobs: bool, outdir: str) -> None:
-    """Write the documents at one commit of PATH to the new directory OUTDIR (manifest.json,
-    definitions, documents/*.json, blobs/*)."""
+def export(ctx: click.Context, arguments: tuple[str, ...], commit: str, all_blobs: bool, host: str | None,
+           port: int, socket_path: str | None, timeout: float) -> None:
+    """Write the documents at one commit of PATH (or of the database a server serves) to the
+    new directory OUTDIR (manifest.json, definitions, documents/*.json, blobs/*)."""
     from commitdb.admin import export_state, resolve_commit_id
 
-    db = _open(ctx, path)
-    summary = export_state(db, resolve_commit_id(db, commit), outdir, all_blobs)
+    path, outdir = _path_then(ctx, arguments, "OUTDIR")
+    db = open_database(ctx, path, host, port, socket_path, timeout)
+    with Progress() as progress:
+        summary = export_state(db, resolve_commit_id(db, commit), outdir, all_blobs, progress)
     click.echo(f"exported {summary.commit_id} to {outdir}: {summary.documents} document(s) in "
                f"{summary.attachments} attachment(s), {summary.blobs} blob(s)")
 
@@ -159,7 +198,7 @@ def import_(outdir: str, newdb: str, label: str | None) -> None:
 
 @click.command("flatten")
 @click.argument("source", metavar="SRC", type=click.Path(exists=True, dir_okay=False))
-@click.argument("commit")
+@click.argument("commit", type=COMMIT_REFERENCE)
 @click.argument("target", metavar="DST")
 @click.option("--label", default="Flatten", show_default=True, help="the label of the single commit")
 @click.pass_context

@@ -7,9 +7,10 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
-from commitdb.errors import CommitDBError
+from commitdb.errors import CommitDBError, ListenError
 from commitdb.net.server import CommitDatabaseServer, DatabaseService
 
 GRACEFUL = "The server finished gracefully."
@@ -25,21 +26,26 @@ def log_level(verbosity: int) -> int:
 
 def serve(database: str, host: str | None = None, port: int | None = None, socket_path: str | None = None,
           verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr, synchronous: str = "FULL",
-          viper_clients: str = "local") -> int:
+          viper_clients: str = "local",
+          on_listening: Callable[[list[str]], None] | None = None) -> int:
     """Serve ``database`` until SIGINT/SIGTERM; returns the process exit code (0: graceful
-    stop, 1: clients were still running after the grace period, 2: could not start).
-    ``viper_clients`` says where clients of the reference protocol are served (off, local, any);
-    the choice is stated on ``out`` at start-up."""
+    stop, 1: clients were still running after the grace period).
+
+    What prevents the start is raised, nothing is half-started: the error of opening the
+    database, of the same class, its message starting ``cannot serve 'PATH'``; ListenError
+    when the address cannot be listened on. ``on_listening(addresses)`` is called once the
+    server listens, with each address as text (``host:port`` with the real port, or the
+    socket path). ``viper_clients`` says where clients of the reference protocol are served
+    (off, local, any); the choice is stated on ``out`` at start-up."""
     logging.basicConfig(level=log_level(verbosity), stream=err,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         service = DatabaseService.open_file(database, synchronous)
     except CommitDBError as e:
-        print(f"error: cannot serve {database!r}: {e}", file=err)
-        return 2
+        raise type(e)(f"cannot serve {database!r}: {e}") from e
     if host is None and socket_path is None:
         host = "0.0.0.0"
-    return asyncio.run(_run(service, host, port, socket_path, out, err, viper_clients))
+    return asyncio.run(_run(service, host, port, socket_path, out, viper_clients, on_listening))
 
 
 VIPER_POLICY_TEXT = {
@@ -50,15 +56,15 @@ VIPER_POLICY_TEXT = {
 
 
 async def _run(service: DatabaseService, host: str | None, port: int | None, socket_path: str | None,
-               out: TextIO, err: TextIO, viper_clients: str = "local") -> int:
+               out: TextIO, viper_clients: str = "local",
+               on_listening: Callable[[list[str]], None] | None = None) -> int:
     server = CommitDatabaseServer(service, host=host, port=port, socket_path=socket_path,
                                   viper_clients=viper_clients)
     try:
         await server.start()
-    except (OSError, CommitDBError) as e:
-        print(f"error: cannot listen: {e}", file=err)
+    except (OSError, OverflowError, CommitDBError) as e:
         service.close()
-        return 2
+        raise ListenError(f"cannot listen: {e}") from e
     print(f"Reference-protocol (viper) clients: {VIPER_POLICY_TEXT[viper_clients]}.", file=out, flush=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -69,6 +75,8 @@ async def _run(service: DatabaseService, host: str | None, port: int | None, soc
     if socket_path is not None:
         where.append(socket_path)
     logging.getLogger("commitdb.server").info("serving on %s", ", ".join(where))
+    if on_listening is not None:
+        on_listening(where)
     await server.serve_forever()
     still = await server.shutdown(SHUTDOWN_GRACE)
     print(finish_message(still), file=out, flush=True)

@@ -182,8 +182,13 @@ class SQLiteBackend(CommitDatabasing):
 
     def _check_schema(self) -> None:
         problem = _schema_problem(self._conn)
-        if problem is not None:
-            raise IncompatibleDatabaseError(f"{self._path!r} is not a commit database: {problem}")
+        if problem is None:
+            return
+        if "malformed" in problem and _has_sqlite_header(self._path):
+            # An SQLite file whose pages are damaged (truncated, overwritten): an integrity
+            # fault of a database, not a file of another kind.
+            raise CorruptedDataError(f"{self._path!r} is damaged (truncated or overwritten?): {problem}")
+        raise IncompatibleDatabaseError(f"{self._path!r} is not a commit database: {problem}")
 
     def _ensure_cache_tables(self) -> None:
         if sqlite_index.layout_ready(self._conn):
@@ -518,6 +523,18 @@ def _headers(rows: list[tuple[Any, ...]]) -> list[CommitHeader]:
            or not isinstance(h.label_text, str) for h in headers):
         return [SQLiteBackend._header(r) for r in rows]
     return headers
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _has_sqlite_header(path: str) -> bool:
+    """Whether the file starts as every SQLite database does."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
 
 
 def _schema_problem(conn: sqlite3.Connection) -> str | None:

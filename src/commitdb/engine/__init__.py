@@ -1,0 +1,1 @@
+"""The engine: opcodes and programs, replay, the DAG, states, mutable states, helpers."""

@@ -1,0 +1,1 @@
+"""The network: the wire protocol, the server and the remote backend (client)."""

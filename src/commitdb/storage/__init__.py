@@ -1,0 +1,1 @@
+"""Storage: the backend interface and its memory and SQLite backends."""
