@@ -45,7 +45,7 @@ from commitdb.engine.program import (
 )
 from commitdb.engine.replay import apply_opcode, is_valid_set, resolve, step
 from commitdb.engine.state import CommitState, EvalAction, key_value
-from commitdb.errors import CommitError
+from commitdb.errors import CommitError, NotMergeableError
 from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, as_id
 from commitdb.values import containers as C
 from commitdb.values.path import ELEMENT, ENTRY, INDEX, KEY, POSITION, UNWRAP, PathComponent, PathConst
@@ -193,8 +193,13 @@ def merge_report(db: Any, merge_commit_id: Any) -> MergeReport:
 
 
 def merge_report_of(db: Any, ours: Any, theirs: Any) -> MergeReport:
-    """The report of ``merge_commit(ours, theirs)``, without writing it."""
-    merged = db.merge_state(ours, theirs)  # raises for unknown or non-mergeable commits
+    """The report of ``merge_commit(ours, theirs)``, without writing it. When theirs descends
+    from ours, the report of merging it anyway (SPEC §14.10); when it is an ancestor of ours or
+    ours itself, NotMergeableError (nothing would be merged)."""
+    merged = db.merge_state(ours, theirs)  # raises for unknown commits
+    if db.is_ancestor(theirs, ours):
+        raise NotMergeableError(f"{as_id(ours).hex()} and {as_id(theirs).hex()} are not mergeable "
+                                "(the second is an ancestor of the first)")
     return _report(db, as_id(ours), as_id(theirs), merged, ZERO_ID)
 
 
@@ -336,15 +341,16 @@ class _Side(NamedTuple):
     actions: dict[bytes, EvalAction]
     own: list[bytes]  # the side's commits, oldest first
     order: dict[bytes, int]  # position of each Mutations commit in the side's linearisation
+    only: frozenset[bytes]  # the Mutations commits the other side lacks, enabled or not
 
     def history_changed(self, merged_actions: dict[bytes, EvalAction], touching: list[bytes], after: bytes) -> bool:
         """Whether the merge changed this side's history of a document (``touching``) after
         the commit ``after``: a common commit came after it on this side, or a commit has
         another enabled flag in the merge."""
-        start, own = self.order[after], set(self.own)
+        start = self.order[after]
         for x in touching:
             p = self.order.get(x)
-            if p is not None and ((p > start and x not in own)
+            if p is not None and ((p > start and x not in self.only)
                                   or self.actions[x].enabled() != merged_actions[x].enabled()):
                 return True
         return False
@@ -357,8 +363,9 @@ def _report(db: Any, ours: bytes, theirs: bytes, merged: CommitState, merge_id: 
     merged_actions = _mutations(merged)
     for name, other in ((OURS, THEIRS), (THEIRS, OURS)):
         acts = actions[name]
-        own = [x for x, a in acts.items() if x not in actions[other] and a.enabled()]
-        sides.append(_Side(name, states[name], acts, own, {x: i for i, x in enumerate(acts)}))
+        only = [x for x in acts if x not in actions[other]]
+        own = [x for x in only if acts[x].enabled()]
+        sides.append(_Side(name, states[name], acts, own, {x: i for i, x in enumerate(acts)}, frozenset(only)))
     ours_side, theirs_side = sides
     written = {s.name: _docs_of(s.actions, s.own) for s in sides}
     # A side also touches the documents of the commits whose flag the merge changed as seen
@@ -372,8 +379,7 @@ def _report(db: Any, ours: bytes, theirs: bytes, merged: CommitState, merge_id: 
     # A document no commit of theirs touches (even disabled: its xarray inserts leave
     # tombstones), whose commits keep their flags, is ours' document in the merged state
     # (L(ours) is a prefix of L(merge)): nothing to compare.
-    theirs_only = [x for x in theirs_side.actions if x not in ours_side.actions]
-    reached = touched[THEIRS] | _docs_of(theirs_side.actions, theirs_only)
+    reached = touched[THEIRS] | _docs_of(theirs_side.actions, list(theirs_side.only))
     checked = (written[OURS] & reached) | written[THEIRS] | both
     definitions = db.definitions()
     documents = []
