@@ -83,7 +83,8 @@ def log(ctx: click.Context, path: str, limit: int | None, full_ids: bool) -> Non
 @click.argument("commit")
 @click.pass_context
 def show(ctx: click.Context, path: str, commit: str) -> None:
-    """The header and the opcodes of COMMIT (a 40-hex id, a unique prefix, or 'last')."""
+    """The header and the opcodes of COMMIT (a 40-hex id, a unique prefix, or 'last'); for a
+    merge, what it dropped or overrode."""
     from commitdb.admin import attachment_names, resolve_commit_id
 
     db = _open(ctx, path)
@@ -98,6 +99,10 @@ def show(ctx: click.Context, path: str, commit: str) -> None:
         click.echo(f"target     {h.target_commit_id()}")
     click.echo(f"label      {h.label()}")
     click.echo(f"date       {iso_date(h.timestamp())} ({h.timestamp()})")
+    if h.commit_type() == "Merge":
+        from commitdb.cli.merge_report_output import echo_merge_report
+
+        echo_merge_report(db, commit_id)
     program = c.program()
     if program is None:
         return
