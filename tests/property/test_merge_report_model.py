@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine_model import SETTINGS, Reference, World, apply, build_world, doc_to_plain, plain
 
@@ -109,6 +109,7 @@ def check_report(world: World, merge: str) -> None:
             assert winning == plain_read(merged.get(doc), unit), f"winning value of {e.describe()}"
             assert losing != winning, e.describe()
             reported[(e.side, doc, unit)] = winning
+            check_reason(ref, merge, e, doc)
     # Completeness: every unit a side wrote is reported, or the merged state holds its value.
     for name, other in (("ours", "theirs"), ("theirs", "ours")):
         head, other_lin = side_heads[name], set(ref.lin(side_heads[other]))
@@ -138,6 +139,24 @@ def check_report(world: World, merge: str) -> None:
             assert plain_read_plain(patched, unit) == plain_read(merged.get(doc), unit), e.describe()
 
 
+def check_reason(ref: Reference, merge: str, e: Any, doc: str) -> None:
+    """What the reference says about the commits a reason names."""
+    order = {x: i for i, x in enumerate(ref.lin(merge))}
+    losing, winner = str(e.losing_commit), None if e.winning_commit is None else str(e.winning_commit)
+    assert ref.header(losing)[0] == "Mutations" and losing in order
+    if e.reason == "disabled":
+        assert ref.decided(merge)[losing] is False, e.describe()
+    if e.reason in ("overwritten", "superseded"):
+        assert winner is not None and order[winner] >= order[losing], e.describe()
+        # A disabled commit changes a document only through the tombstones of its inserts.
+        assert ref.decided(merge)[winner] is True or any(
+            op["type"] == "XArray_Insert" and op["doc"] == doc for op in ref.program(winner)), e.describe()
+    if e.reason == "superseded":
+        assert any(op["type"] == "Document_Set" and op["doc"] == doc for op in ref.program(winner)), e.describe()
+    if winner is not None:
+        assert any(op["doc"] == doc for op in ref.program(winner)), e.describe()
+
+
 def plain_read_plain(doc: Any, unit: Unit) -> Any:
     """``plain_read`` on a document in ``doc_to_plain`` form."""
     path, member = unit
@@ -154,7 +173,7 @@ def plain_read_plain(doc: Any, unit: Unit) -> Any:
     return (v[2] if kind == "Position" else v).get(p, ABSENT)
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=120)
 @given(st.data())
 def test_merge_reports_agree_with_the_reference_model(data: st.DataObject) -> None:
     world = build_world(data)

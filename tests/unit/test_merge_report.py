@@ -14,6 +14,7 @@ from commitdb import (
     CommitError,
     CommitMutableState,
     CommitNotFoundError,
+    MergeReport,
     NotMergeableError,
     Path,
     ValueCommitId,
@@ -21,7 +22,6 @@ from commitdb import (
     ValueUUId,
     ValueXArray,
 )
-from commitdb.engine.merge_report import MergeReport
 
 U1 = ValueUUId("11111111-1111-1111-1111-111111111111")
 P1 = ValueUUId("00000000-0000-0000-0000-0000000000a1")
