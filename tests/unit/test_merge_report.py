@@ -265,3 +265,17 @@ def test_reduce_heads_returns_the_reports_of_its_merges(h: History) -> None:
         assert r.to_json() == CommitDatabaseHelper.merge_report(h.db, r.merge_commit_id).to_json()
         assert [e.reason for e in r.entries()] == ["overwritten"]
     assert CommitDatabaseHelper.reduce_heads(h.db, reports=reports) is None and len(reports) == 2
+
+
+def test_the_documented_example_runs_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
+    import doctest
+    from pathlib import Path as FilePath
+
+    root = FilePath(__file__).resolve().parents[2]
+    text = (root / "docs" / "merge-reports.md").read_text()
+    example = text.split("```pycon\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(root)
+    test = doctest.DocTestParser().get_doctest(example, {}, "merge-reports.md", None, 0)
+    runner = doctest.DocTestRunner()
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries > 10
