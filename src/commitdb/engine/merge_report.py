@@ -335,11 +335,24 @@ def _docs_of(actions: dict[bytes, EvalAction], commit_ids: list[bytes]) -> set[D
     return found
 
 
+_Writes = dict[DocKey, list[tuple[bytes, CommitOpcode]]]  # per document: (commit, opcode) in order
+
+
+def _writes_by_document(actions: dict[bytes, EvalAction], own: list[bytes]) -> _Writes:
+    """The opcodes of the commits ``own`` per document, in order."""
+    writes: _Writes = {}
+    for x in own:
+        for op in actions[x].program().raw_opcodes():  # type: ignore[union-attr]
+            writes.setdefault(op.doc_key, []).append((x, op))
+    return writes
+
+
 class _Side(NamedTuple):
     name: str
     state: CommitState
     actions: dict[bytes, EvalAction]
     own: list[bytes]  # the side's commits, oldest first
+    writes: _Writes  # their opcodes per document
     order: dict[bytes, int]  # position of each Mutations commit in the side's linearisation
     only: frozenset[bytes]  # the Mutations commits the other side lacks, enabled or not
 
@@ -365,9 +378,10 @@ def _report(db: Any, ours: bytes, theirs: bytes, merged: CommitState, merge_id: 
         acts = actions[name]
         only = [x for x in acts if x not in actions[other]]
         own = [x for x in only if acts[x].enabled()]
-        sides.append(_Side(name, states[name], acts, own, {x: i for i, x in enumerate(acts)}, frozenset(only)))
+        sides.append(_Side(name, states[name], acts, own, _writes_by_document(acts, own),
+                           {x: i for i, x in enumerate(acts)}, frozenset(only)))
     ours_side, theirs_side = sides
-    written = {s.name: _docs_of(s.actions, s.own) for s in sides}
+    written = {s.name: set(s.writes) for s in sides}
     # A side also touches the documents of the commits whose flag the merge changed as seen
     # from the other side (its toggles).
     touched = {
@@ -398,10 +412,9 @@ def _document_entries(db: Any, dk: DocKey, sides: list[_Side], merged: CommitSta
     candidates: dict[tuple[str, _Unit], tuple[bytes, CommitOpcode, Value | None]] = {}
     for side in sides:
         last: dict[_Unit, tuple[bytes, CommitOpcode]] = {}
-        for x in side.own:
-            for op in side.actions[x].program().doc_opcodes(dk):  # type: ignore[union-attr]
-                for unit in _units(op):
-                    last[unit] = (x, op)
+        for x, op in side.writes.get(dk, ()):
+            for unit in _units(op):
+                last[unit] = (x, op)
         if not last:
             continue
         side_doc = side.state.document_by_key(dk)
