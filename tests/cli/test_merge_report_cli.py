@@ -99,3 +99,16 @@ def test_show_a_clean_merge(invoke, tmp_path):
     out = invoke("show", path, str(ids["merge"])).stdout
     assert "no write was lost" in out and "opcodes" not in out
     assert isinstance(ids["merge"], ValueCommitId)
+
+
+def test_reduce_heads_report_on_a_served_database(invoke, concurrent_db):
+    from commitdb.net.background import BackgroundServer
+
+    path, renames = concurrent_db
+    anchor, other, _ = anchor_and_other(path, renames)
+    with BackgroundServer(str(path), host="127.0.0.1", port=0) as server:
+        result = invoke("admin", "--host", "127.0.0.1", "--port", server.port, "reduce_heads", "--json")
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout)["reports"]
+    assert (report["ours"], report["theirs"]) == (str(anchor), str(other))
+    assert [e["reason"] for e in report["documents"][0]["entries"]] == ["overwritten"]
