@@ -43,7 +43,7 @@ from commitdb.engine.program import (
     CommitOpcode,
     DocKey,
 )
-from commitdb.engine.replay import apply_opcode, is_valid_set, resolve, step
+from commitdb.engine.replay import apply_opcode, resolve, step
 from commitdb.engine.state import CommitState, EvalAction, key_value
 from commitdb.errors import CommitError, NotMergeableError
 from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, as_id
@@ -90,6 +90,7 @@ class MergeReportEntry:
     losing_opcode: str                     # the opcode type of that write
     winning_value: Value | None            # the value in the merged state (None: absent)
     winning_commit: ValueCommitId | None   # the last commit whose write changed it in the merged replay
+    #                                        since the sides diverged (None: none did)
 
     def where(self) -> str:
         return str(self.path) if self.member is None else f"{self.path} element {self.member!r}"
@@ -335,6 +336,15 @@ def _docs_of(actions: dict[bytes, EvalAction], commit_ids: list[bytes]) -> set[D
     return found
 
 
+def _touches(actions: dict[bytes, EvalAction], commit_ids: list[bytes]) -> dict[DocKey, list[bytes]]:
+    """The commits of ``commit_ids`` touching each document, in order."""
+    touches: dict[DocKey, list[bytes]] = {}
+    for x in commit_ids:
+        for dk in actions[x].program().doc_keys():  # type: ignore[union-attr]
+            touches.setdefault(dk, []).append(x)
+    return touches
+
+
 _Writes = dict[DocKey, list[tuple[bytes, CommitOpcode]]]  # per document: (commit, opcode) in order
 
 
@@ -353,33 +363,63 @@ class _Side(NamedTuple):
     actions: dict[bytes, EvalAction]
     own: list[bytes]  # the side's commits, oldest first
     writes: _Writes  # their opcodes per document
-    order: dict[bytes, int]  # position of each Mutations commit in the side's linearisation
     only: frozenset[bytes]  # the Mutations commits the other side lacks, enabled or not
+    touches: dict[DocKey, list[bytes]]  # per document, the commits from the first of ``only`` on
 
-    def history_changed(self, merged_actions: dict[bytes, EvalAction], touching: list[bytes], after: bytes) -> bool:
-        """Whether the merge changed this side's history of a document (``touching``) after
-        the commit ``after``: a common commit came after it on this side, or a commit has
-        another enabled flag in the merge."""
-        start = self.order[after]
-        for x in touching:
-            p = self.order.get(x)
-            if p is not None and ((p > start and x not in self.only)
-                                  or self.actions[x].enabled() != merged_actions[x].enabled()):
+    def history_changed(self, merged: _Merged, dk: DocKey, after: bytes) -> bool:
+        """Whether the merge changed this side's history of ``dk`` after the commit ``after``:
+        a common commit came after it on this side, or one has another enabled flag in the merge."""
+        later = self.touches.get(dk, [])
+        for x in later[later.index(after) + 1:]:
+            if x not in self.only or self.actions[x].enabled() != merged.actions[x].enabled():
                 return True
         return False
 
 
+class _Merged(NamedTuple):
+    """The merged replay, from where the two sides diverge on."""
+
+    state: CommitState
+    actions: dict[bytes, EvalAction]  # Mutations of L(merge), oldest first
+    start: CommitState | None  # a state whose documents are the merged replay before ``touches``
+    touches: dict[DocKey, list[bytes]]  # per document, the commits replayed after ``start``
+
+
+def _side_tail(actions: dict[bytes, EvalAction], only: set[bytes]) -> list[bytes]:
+    """The Mutations commits from the first of ``only`` on (what can differ from the other side)."""
+    ids = list(actions)
+    first = next((i for i, x in enumerate(ids) if x in only), len(ids))
+    return ids[first:]
+
+
+def _merged_replay(db: Any, merged: CommitState, merged_actions: dict[bytes, EvalAction],
+                   common: set[bytes]) -> _Merged:
+    """Where to replay the merge from: the state of the last commit before the first commit only
+    one side has, when its linearisation and flags are exactly the merge's up to there (the
+    usual case); else from the start of the merge's linearisation (criss-cross histories)."""
+    lin = merged.linearization()
+    first = next((i for i, x in enumerate(lin) if x not in common), len(lin))
+    if first > 0:
+        candidate = db.state(ValueCommitId(lin[first - 1]))
+        before = _mutations(candidate)
+        if candidate.linearization() == lin[:first] and all(
+                merged_actions[x].enabled() == a.enabled() for x, a in before.items()):
+            replayed = [x for x in merged_actions if x not in before]
+            return _Merged(merged, merged_actions, candidate, _touches(merged_actions, replayed))
+    return _Merged(merged, merged_actions, None, _touches(merged_actions, list(merged_actions)))
+
+
 def _report(db: Any, ours: bytes, theirs: bytes, merged: CommitState, merge_id: bytes) -> MergeReport:
-    sides = []
     states = {OURS: db.state(ValueCommitId(ours)), THEIRS: db.state(ValueCommitId(theirs))}
     actions = {name: _mutations(s) for name, s in states.items()}
     merged_actions = _mutations(merged)
+    sides = []
     for name, other in ((OURS, THEIRS), (THEIRS, OURS)):
         acts = actions[name]
         only = [x for x in acts if x not in actions[other]]
         own = [x for x in only if acts[x].enabled()]
-        sides.append(_Side(name, states[name], acts, own, _writes_by_document(acts, own),
-                           {x: i for i, x in enumerate(acts)}, frozenset(only)))
+        sides.append(_Side(name, states[name], acts, own, _writes_by_document(acts, own), frozenset(only),
+                           _touches(acts, _side_tail(acts, set(only)))))
     ours_side, theirs_side = sides
     written = {s.name: set(s.writes) for s in sides}
     # A side also touches the documents of the commits whose flag the merge changed as seen
@@ -395,10 +435,12 @@ def _report(db: Any, ours: bytes, theirs: bytes, merged: CommitState, merge_id: 
     # (L(ours) is a prefix of L(merge)): nothing to compare.
     reached = touched[THEIRS] | _docs_of(theirs_side.actions, list(theirs_side.only))
     checked = (written[OURS] & reached) | written[THEIRS] | both
+    common = set(states[OURS].linearization()) & set(states[THEIRS].linearization())
+    replay = _merged_replay(db, merged, merged_actions, common) if checked else None
     definitions = db.definitions()
     documents = []
     for dk in sorted(checked):
-        entries = _document_entries(db, dk, sides, merged, merged_actions, definitions)
+        entries = _document_entries(dk, sides, replay, definitions)  # type: ignore[arg-type]
         if entries or dk in both:
             attachment = definitions.attachment_by_rid(dk[0])
             key = None if attachment is None else key_value(definitions, attachment, dk)
@@ -406,9 +448,8 @@ def _report(db: Any, ours: bytes, theirs: bytes, merged: CommitState, merge_id: 
     return MergeReport(ValueCommitId(merge_id), ValueCommitId(ours), ValueCommitId(theirs), tuple(documents))
 
 
-def _document_entries(db: Any, dk: DocKey, sides: list[_Side], merged: CommitState,
-                      merged_actions: dict[bytes, EvalAction], definitions: Any) -> list[MergeReportEntry]:
-    merged_doc = merged.document_by_key(dk)
+def _document_entries(dk: DocKey, sides: list[_Side], merged: _Merged, definitions: Any) -> list[MergeReportEntry]:
+    merged_doc = merged.state.document_by_key(dk)
     candidates: dict[tuple[str, _Unit], tuple[bytes, CommitOpcode, Value | None]] = {}
     for side in sides:
         last: dict[_Unit, tuple[bytes, CommitOpcode]] = {}
@@ -425,15 +466,14 @@ def _document_entries(db: Any, dk: DocKey, sides: list[_Side], merged: CommitSta
     if not candidates:
         return []
     attachment = definitions.attachment_by_rid(dk[0])
-    touching = db.engine_index().commits_touching(dk)
     trace = _Trace(dk, None if attachment is None else attachment.document_type(), candidates)
-    trace.run(merged_actions, touching, {s.name: set(s.own) for s in sides})
+    trace.run(merged, {s.name: set(s.own) for s in sides})
     by_name = {s.name: s for s in sides}
     entries = []
     for (side_name, unit), (x, op, mine) in candidates.items():
         theirs_value = _read(merged_doc, unit)
         reason, winner = trace.explain(side_name, unit, _same(mine, _intended(op, unit)))
-        if reason == REORDERED and not by_name[side_name].history_changed(merged_actions, touching, x):
+        if reason == REORDERED and not by_name[side_name].history_changed(merged, dk, x):
             # Nothing after the write changed on its side, yet its side shows another value:
             # the write was a no-op there (recorded no-ops can take effect after a merge).
             reason = TOOK_EFFECT
@@ -448,35 +488,20 @@ class _Trace:
     """The replay of one document in the merged order and flags, watching the reported units:
     the last write that changed each, and the outcome of each side's own writes there."""
 
-    def __init__(self, dk: DocKey, document_type: Any,
-                 candidates: dict[tuple[str, _Unit], Any]) -> None:
+    def __init__(self, dk: DocKey, document_type: Any, candidates: dict[tuple[str, _Unit], Any]) -> None:
         self.dk, self.document_type = dk, document_type
         self.keys = list(candidates)
         self.units = list(dict.fromkeys(u for _, u in self.keys))
         self.last_change: dict[_Unit, tuple[int, bytes, CommitOpcode]] = {}
         self.own: dict[tuple[str, _Unit], tuple[int, str | None]] = {}  # (step, why it had no effect)
 
-    def _sequence(self, merged_actions: dict[bytes, EvalAction], touching: list[bytes],
-                  own: dict[str, set[bytes]]) -> list[bytes]:
-        """The commits touching the document in merged order, from the last enabled whole-document
-        set before the first side commit (the earlier ones cannot matter)."""
-        order = {x: i for i, x in enumerate(merged_actions)}
-        sequence = [x for _, x in sorted((order[x], x) for x in touching if x in order)]
-        side_commits = own[OURS] | own[THEIRS]
-        first = next((i for i, x in enumerate(sequence) if x in side_commits), len(sequence))
-        for i in range(first - 1, -1, -1):
-            action = merged_actions[sequence[i]]
-            if action.enabled() and any(op.code == DOCUMENT_SET and is_valid_set(op, self.document_type)
-                                        for op in action.program().doc_opcodes(self.dk)):  # type: ignore[union-attr]
-                return sequence[i:]
-        return sequence
-
-    def run(self, merged_actions: dict[bytes, EvalAction], touching: list[bytes], own: dict[str, set[bytes]]) -> None:
-        doc: Value | None = None
+    def run(self, merged: _Merged, own: dict[str, set[bytes]]) -> None:
+        start = merged.start
+        doc = None if start is None else _copy(start.document_by_key(self.dk))
         watched = set(self.keys)
         t = 0
-        for x in self._sequence(merged_actions, touching, own):
-            action = merged_actions[x]
+        for x in merged.touches.get(self.dk, []):
+            action = merged.actions[x]
             enabled = action.enabled()
             owner = OURS if x in own[OURS] else THEIRS if x in own[THEIRS] else None
             for op in action.program().doc_opcodes(self.dk):  # type: ignore[union-attr]
@@ -503,7 +528,7 @@ class _Trace:
         if why is not None and (held_on_its_side or not later):
             return why, winner  # the write itself was dropped
         if later:
-            return (SUPERSEDED if change[2].code == DOCUMENT_SET else OVERWRITTEN), winner
+            return (SUPERSEDED if change[2].code == DOCUMENT_SET else OVERWRITTEN), winner  # type: ignore[index]
         return REORDERED, winner
 
 
