@@ -280,3 +280,19 @@ def test_the_documented_example_runs_verbatim(monkeypatch: pytest.MonkeyPatch) -
     runner = doctest.DocTestRunner()
     runner.run(test)
     assert runner.failures == 0 and runner.tries > 10
+
+
+@pytest.mark.parametrize("ours_path, ours_value, theirs_path, theirs_value, where, losing", [
+    # theirs writes through an optional that ours set to nil
+    (Path.from_field("extra"), None, Path.from_field("extra").unwrap().field("a"), 5, ".extra!.a", "5"),
+    # theirs writes an index that ours' shorter vector no longer has
+    (Path.from_field("history"), [], Path.from_field("history").index(1), "two", ".history[1]", "'two'"),
+])
+def test_absent_path_after_the_other_side_changed_its_way(h: History, ours_path: Any, ours_value: Any,
+                                                          theirs_path: Any, theirs_value: Any, where: str,
+                                                          losing: str) -> None:
+    base = h.base(extra={"a": 1, "b": "x"}, history=["one", "2"])
+    a = h.update("A", base, ours_path, ours_value)
+    b = h.update("B", base, theirs_path, theirs_value)
+    _, report = h.merge(a, b)
+    assert h.rows(report) == [("theirs", where, "absent", losing, "B", "Document_Update", None, "A")]
