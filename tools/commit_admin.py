@@ -7,6 +7,7 @@ Administers a commit database — a file, or one served by commit_database_serve
   reset [--yes]                                 keep only the first commit (a demo trick)
   delete COMMIT [--yes]                         remove a head (a demo tool)
   reduce_heads [--loop] [--update-interval 2.0] merge every head into one
+    [--report] [--json]                         and print what each merge dropped or overrode
   sync FILE [--loop] [--update-interval 5] [--blob-data-size 25]
                                                 synchronise with the file FILE both ways
                                                 (created with the source's documentation)

@@ -35,6 +35,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "commitdb.engine.helpers": (
         "CommitDatabaseHelper", "CommitStateBuilder",
     ),
+    "commitdb.engine.merge_report": (
+        "DocumentMergeReport", "MergeReport", "MergeReportEntry",
+    ),
     "commitdb.engine.mutable": (
         "AttachmentMutating", "CommitMutableState",
     ),

@@ -134,9 +134,12 @@ def delete(ctx: click.Context, commit: str, yes: bool) -> None:
 @click.option("--loop", is_flag=True, help="repeat until Ctrl+C")
 @click.option("--update-interval", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
               help="seconds between passes in loop mode")
+@click.option("--report", is_flag=True, help="print what each merge dropped or overrode")
+@click.option("--json", "as_json", is_flag=True, help="the report as one JSON line per pass (implies --report)")
 @click.pass_context
-def reduce_heads(ctx: click.Context, loop: bool, update_interval: float) -> None:
+def reduce_heads(ctx: click.Context, loop: bool, update_interval: float, report: bool, as_json: bool) -> None:
     """Merge every head into one (CommitDatabaseHelper.reduce_heads)."""
+    from commitdb.cli.merge_report_output import echo_reduction
     from commitdb.engine.helpers import CommitDatabaseHelper
 
     db = ctx.obj.open(ctx)
@@ -144,9 +147,14 @@ def reduce_heads(ctx: click.Context, loop: bool, update_interval: float) -> None
 
     def step() -> None:
         heads = len(db.head_commit_ids())
-        merged = CommitDatabaseHelper.reduce_heads(db)
-        if merged is not None:
+        reports: list = []
+        merged = CommitDatabaseHelper.reduce_heads(db, reports=reports if report or as_json else None)
+        if as_json:
+            if merged is not None or verbose or not loop:
+                echo_reduction(heads, merged, reports, as_json=True)
+        elif merged is not None:
             click.echo(f"reduced {heads} heads into {merged}")
+            echo_reduction(heads, merged, reports, as_json=False)
         elif verbose or not loop:
             click.echo(f"nothing to reduce ({heads} head{'' if heads == 1 else 's'})")
         sys.stdout.flush()

@@ -117,7 +117,7 @@ def log(ctx: click.Context, path: str | None, limit: int | None, full_ids: bool,
 def show(ctx: click.Context, arguments: tuple[str, ...], host: str | None, port: int, socket_path: str | None,
          timeout: float) -> None:
     """The header and the opcodes of COMMIT (a 40-hex id, a unique prefix, or 'last') of the
-    database file PATH, or of the database a server serves."""
+    database file PATH, or of the database a server serves; for a merge, what it dropped or overrode."""
     from commitdb.admin import attachment_names, resolve_commit_id
 
     path, commit = _path_then(ctx, arguments, "COMMIT")
@@ -134,6 +134,10 @@ def show(ctx: click.Context, arguments: tuple[str, ...], host: str | None, port:
         click.echo(f"target     {h.target_commit_id()}")
     click.echo(f"label      {h.label()}")
     click.echo(f"date       {iso_date(h.timestamp())} ({h.timestamp()})")
+    if h.commit_type() == "Merge":
+        from commitdb.cli.merge_report_output import echo_merge_report
+
+        echo_merge_report(db, commit_id)
     program = c.program()
     if program is None:
         return

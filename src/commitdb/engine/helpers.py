@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from commitdb.engine.merge_report import MergeReport, merge_report, merge_report_of
 from commitdb.engine.state import CommitState
 from commitdb.errors import NotAHeadError
 from commitdb.storage.base import as_id
@@ -42,10 +43,15 @@ class CommitDatabaseHelper:
     """DAG maintenance: reduce heads, move forward."""
 
     @staticmethod
-    def reduce_heads(db: Any, anchor: Any = None, commit_id: Any = None) -> ValueCommitId | None:
+    def reduce_heads(db: Any, anchor: Any = None, commit_id: Any = None, *,
+                     reports: list[MergeReport] | None = None) -> ValueCommitId | None:
         """Merge every other head into ``anchor`` (default: the last commit), in ascending id
-        order, in one exclusive transaction. Returns the final merge, or None with < 2 heads."""
+        order, in one exclusive transaction. Returns the final merge, or None with < 2 heads.
+
+        With ``reports`` (a list), appends the report of each merge made, in merge order; they
+        are computed after the transaction, so the exclusive lock is not held longer."""
         anchor = anchor if anchor is not None else commit_id
+        merges: list[bytes] = []
         backend = db.commit_databasing()
         own = not backend.in_transaction()
         if own:
@@ -60,15 +66,30 @@ class CommitDatabaseHelper:
                     raise NotAHeadError(f"{acc.hex()} is not a head")
                 for head in sorted(heads - {acc}):
                     acc = db.merge_commit(f"merge of {head.hex()}", acc, head).bytes_value()
+                    merges.append(acc)
                 result = ValueCommitId(acc)
             if own:
                 backend.commit()
-            return result
         except BaseException:
             if own:
                 backend.rollback()
                 db.invalidate_views()  # the views may hold rolled-back commits
             raise
+        if reports is not None:
+            reports.extend(merge_report(db, m) for m in merges)
+        return result
+
+    @staticmethod
+    def merge_report(db: Any, merge_commit_id: Any) -> MergeReport:
+        """What the merge commit ``merge_commit_id`` dropped or overrode: for each document both
+        sides touched, the paths where one side's write lost, with the losing and winning values,
+        the commits that wrote them, and why (see ``commitdb.engine.merge_report``)."""
+        return merge_report(db, merge_commit_id)
+
+    @staticmethod
+    def merge_report_of(db: Any, ours: Any, theirs: Any) -> MergeReport:
+        """The report of ``merge_commit(ours, theirs)``, without writing the merge."""
+        return merge_report_of(db, ours, theirs)
 
     @staticmethod
     def fast_forward(db: Any, commit_id: Any) -> ValueCommitId:

@@ -130,6 +130,17 @@ def _step(v: Value, c: PathComponent) -> Value | None:
     return None
 
 
+def resolve(doc: Value, comps: tuple[PathComponent, ...]) -> Value | None:
+    """The value at path ``comps`` in ``doc`` as replay resolves paths; None when a step does
+    not resolve (read-only: for tools that explain replay, such as merge reports)."""
+    return _resolve(doc, comps)
+
+
+def step(v: Value, c: PathComponent) -> Value | None:
+    """One path component down, as replay steps (None when it does not resolve)."""
+    return _step(v, c)
+
+
 def _resolve(doc: Value, comps: tuple[PathComponent, ...]) -> Value | None:
     v: Value | None = doc
     for c in comps:
