@@ -9,8 +9,13 @@ The server is ``tools/commit_database_server.py`` in its own process, on a fresh
 the commit figures are taken with the server's default ``--synchronous FULL`` (an fsync per
 commit) and again with ``--synchronous NORMAL``.
 
+With --sizes N,N,... (e.g. 1000,10000,100000) it measures instead, for a server holding N
+chained one-field commits of one document: the connect time of a fresh client, and its read of
+that document at the last commit (last_commit_id + state + get) and at commit N/2 (median of
+several fresh clients; the server stays warm, as in production).
+
 Usage: python bench/net.py [--seconds 3] [--calls 2000] [--processes 8] [--profile DIR]
-       [--out bench/results/net.json]
+       [--out bench/results/net.json] [--sizes 1000,10000,100000]
 --profile DIR writes cProfile output of the server (server.prof) and of the single-client
 commit loop (client.prof) to DIR.
 """
@@ -178,6 +183,73 @@ def start_server(database: str, port: int, sock: str, profile: str | None,
     raise SystemExit("the server did not start")
 
 
+def build_history(path: str, commits: int) -> tuple[str, Any]:
+    """A file of ``commits`` chained one-field updates (written fast: durability is not measured
+    here); returns the id of commit N/2 and the key."""
+    from commitdb.storage.sqlite import SQLiteBackend
+
+    SQLiteBackend.create(path).close()
+    db = CommitDatabase(SQLiteBackend(path, synchronous="OFF"))
+    db.extend_definitions(definitions())
+    ns = names()
+    login, nickname, k = ns["TUTO_A_USER_LOGIN"], ns["TUTO_P_LOGIN_NICKNAME"], key(ns, 7)
+    m = CommitMutableState(db.initial_state())
+    m.attachment_mutating().set(login, k, {"nickname": "n0", "password": "p"})
+    head = half = db.commit_mutations("first", m)
+    for i in range(1, commits):
+        m = CommitMutableState(db.state(head))
+        m.attachment_mutating().update(login, k, nickname, f"n{i}")
+        head = db.commit_mutations(f"c{i}", m)
+        if i == commits // 2:
+            half = head
+    db.close()
+    return str(half), k
+
+
+def fresh_reads(where: str, half: str, k: Any, repeats: int = 7) -> dict[str, float]:
+    """Median ms of a fresh client's connect, and of its read at the last commit and at N/2."""
+    from commitdb import ValueCommitId
+
+    login = names()["TUTO_A_USER_LOGIN"]
+    figures: dict[str, list[float]] = {"connect_ms": [], "read_last_ms": [], "read_half_ms": []}
+    for _ in range(repeats):
+        for what in ("read_last_ms", "read_half_ms"):
+            t = time.perf_counter()
+            db = connect(where)
+            figures["connect_ms"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            commit = db.last_commit_id() if what == "read_last_ms" else ValueCommitId(bytes.fromhex(half))
+            doc = db.state(commit).attachment_getting().get(login, k)
+            figures[what].append((time.perf_counter() - t) * 1000)
+            assert not doc.is_nil()
+            db.close()
+    return {name: statistics.median(values) for name, values in figures.items()}
+
+
+def scaling(sizes: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    tmp = tempfile.mkdtemp(prefix="cdbnet-scale")
+    print("| commits | connect ms (tcp / unix) | read at last ms (tcp / unix) | read at N/2 ms (tcp / unix) |")
+    print("|---|---|---|---|")
+    for n in sizes:
+        database = os.path.join(tmp, f"scale-{n}.cdb")
+        half, k = build_history(database, n)
+        port, sock = free_port(), os.path.join(tmp, f"s-{n}")
+        server = start_server(database, port, sock, None)
+        try:
+            row: dict[str, Any] = {"commits": n}
+            for name, where in (("tcp", f"tcp:127.0.0.1:{port}"), ("unix", f"unix:{sock}")):
+                row[name] = fresh_reads(where, half, k)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.communicate(timeout=30)
+        rows.append(row)
+        t, u = row["tcp"], row["unix"]
+        print(f"| {n:,} | {t['connect_ms']:.1f} / {u['connect_ms']:.1f} | {t['read_last_ms']:.1f} / "
+              f"{u['read_last_ms']:.1f} | {t['read_half_ms']:.1f} / {u['read_half_ms']:.1f} |", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each commit measurement")
@@ -186,9 +258,16 @@ def main() -> None:
     parser.add_argument("--profile", default=None, help="directory for server.prof and client.prof")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "net.json"))
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", default=None, help="history lengths for the fresh-client read measurement")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], int(args.worker[1]), float(args.worker[2]))
+        return
+    if args.sizes:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        rows = scaling([int(n) for n in args.sizes.split(",")])
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
         return
 
     tmp = tempfile.mkdtemp(prefix="cdbnet")
