@@ -81,6 +81,7 @@ class ReadViews:
         self._headers: BoundedCache = BoundedCache(PROGRAM_CACHE)
         self._snapshots: BoundedCache = BoundedCache(SNAPSHOT_DOCUMENTS)
         self._plans: BoundedCache = BoundedCache(256)
+        self._lane_flips: BoundedCache = BoundedCache(4096)  # lane -> (highest seq asked, its flips)
         self._exists: BoundedCache = BoundedCache(PLACEMENT_CACHE)  # ids known to be stored
         # Documents read from a server that reads for its clients: (commit, merged, dk) -> doc.
         self._served: BoundedCache = BoundedCache(SNAPSHOT_DOCUMENTS)
@@ -247,6 +248,15 @@ class ReadViews:
                 self._memory.add(header, entries)
             if self._dag is not None:
                 self._dag.add(header)
+            placed = self.placement(header.id) if not self.serves_reads() else None
+            if placed is not None:
+                # The lane's toggles and merges up to the new commit are known: extend what is cached.
+                known_hi, rows = self._lane_flips.get(placed[0], (-1, []))
+                if known_hi == placed[1] - 1:
+                    if header.type_code != MUTATIONS:
+                        target = self.placement(header.target)
+                        rows = [*rows, (placed[0], placed[1], header.id, header.type_code, target)]
+                    self._lane_flips[placed[0]] = (placed[1], rows)
 
     def note_removed(self) -> None:
         """After this connection deleted commits: placements and heads changed."""
@@ -415,7 +425,7 @@ class ReadViews:
                 ranges = ranges + subtract(self.lin_of(*other), ranges)
                 at = None
             index = self.read_index()
-            flips = index.flips(ranges)
+            flips = self._flips(ranges)
             for _, _, cid, _, _ in flips:
                 self.verify(cid)
             if self.corrupted:
@@ -424,6 +434,21 @@ class ReadViews:
                     if positions.position(lane, seq) is not None:
                         raise CorruptedDataError(self.corrupted[cid])
             return ReadPlan(ranges, flips, self.brought_in), at
+
+    def _flips(self, ranges: Ranges) -> list[Any]:
+        """The toggles and merges within ``ranges``. What a lane holds up to a position never
+        changes, so each lane's are cached and only what lies beyond is asked for."""
+        index = self.read_index()
+        if len(ranges) > 8:
+            return index.flips(ranges)
+        out = []
+        for lane, lo, hi in ranges:
+            known_hi, rows = self._lane_flips.get(lane, (-1, []))
+            if hi > known_hi:
+                rows = rows + index.flips(((lane, known_hi + 1, hi),))
+                self._lane_flips[lane] = (hi, rows)
+            out += [row for row in rows if lo <= row[1] <= hi]
+        return out
 
     # --- snapshots -----------------------------------------------------------------------------
     def memory_snapshots(self, dk: Any) -> list[tuple[int, int, bytes, Value | None, int]]:

@@ -203,11 +203,13 @@ def replay(reader: DocumentReader, plan: ReadPlan, dk: Any, doc: Value | None, d
 def _best_snapshot(plan: ReadPlan, reader: DocumentReader,
                    rows: list[tuple[int, int, bytes, Value | None, int]]) -> tuple[int, Value | None, int] | None:
     """(position, document, distance) of the latest snapshot among ``rows`` usable for ``plan``."""
-    best: tuple[int, Value | None, int] | None = None
+    placed = []
     for lane, seq, _, doc, distance in rows:
         p = plan.positions.position(lane, seq)
-        if p is None or (best is not None and p <= best[0]):
-            continue
+        if p is not None:
+            placed.append((p, lane, seq, doc, distance))
+    placed.sort(key=lambda row: row[0], reverse=True)  # the latest usable one wins: look at it first
+    for p, lane, seq, doc, distance in placed:
         if plan.snapshot_usable(reader.lin_of(lane, seq), p):
-            best = (p, doc, distance)
-    return best
+            return p, doc, distance
+    return None

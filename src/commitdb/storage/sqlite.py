@@ -98,6 +98,9 @@ class SQLiteBackend(CommitDatabasing):
         self._closed = False
         self._busy_timeout = busy_timeout
         self._index = sqlite_index.SQLiteReadIndex(self)
+        # PRAGMA data_version as read in this connection's last write: it moves only when
+        # another connection commits (the read index trusts what it cached while it stays).
+        self.others_version: int | None = None
         self._last_write: tuple[int, int] | None = None
         # PRAGMA data_version ignores this connection's own writes; count them so that
         # data_version() changes on every write, ours included (rollbacks count too).
@@ -303,7 +306,8 @@ class SQLiteBackend(CommitDatabasing):
     def _note_version(self, conn: sqlite3.Connection) -> None:
         """Inside a write transaction no other connection can commit, so the version read now
         is the one just before this write, and this write adds exactly one."""
-        before = int(conn.execute("PRAGMA data_version").fetchone()[0]) + self._own_writes
+        self.others_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        before = self.others_version + self._own_writes
         self._own_writes += 1
         self._last_write = (before, before + 1)
 

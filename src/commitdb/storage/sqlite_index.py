@@ -96,6 +96,11 @@ class SQLiteReadIndex(ReadIndex):
         self._prefix_epoch = -1
         # Placements made by this connection (answered without a query; dropped on rollback).
         self._recent: dict[bytes, tuple[int, int]] = {}
+        # While no other connection writes (``others_version`` unchanged since our last write):
+        # (others_version, upto, last rowid, last timestamp, ids awaited by dangling commits),
+        # and the lengths of the lanes we extended. Dropped on rollback, wipe and deletion.
+        self._tip: tuple[Any, ...] | None = None
+        self._lane_lengths: dict[int, int] = {}
 
     # --- reading -------------------------------------------------------------------------------
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
@@ -275,14 +280,14 @@ class SQLiteReadIndex(ReadIndex):
             conn.execute(f"DELETE FROM {table}")
         conn.execute("UPDATE cdb_tip SET epoch = ?, upto = 0, upto_id = NULL, last_rowid = 0, last_ts = -1e308",
                      (epoch + 1,))
-        self._doc_ids.clear()
-        self._prefix.clear()
-        self._recent.clear()
+        self.forget_cached_numbers()
 
     def index_pending(self, rows: list[tuple[int, CommitData, list[tuple[Any, bool]] | None]], upto: int) -> None:
         """Place and index commits found by ``pending`` (parents and targets first), then move
         ``upto`` to the last rowid the caller went through."""
         with self._backend._write("indexing commits") as conn:
+            self._tip = None  # others may have written since: ask rather than trust the cache
+            self._lane_lengths.clear()
             self._check_epoch(conn.execute("SELECT epoch FROM cdb_tip WHERE id = 0").fetchone()[0])
             for rowid, commit, entries in rows:
                 if conn.execute("SELECT 1 FROM cdb_commit WHERE rowid = ?", (rowid,)).fetchone() is None:
@@ -302,23 +307,38 @@ class SQLiteReadIndex(ReadIndex):
     def on_insert(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader,
                   entries: list[tuple[Any, bool]] | None) -> None:
         """Index a commit just stored at ``rowid`` (when everything before it is indexed)."""
-        upto, last_rowid, last_ts, epoch, awaited = conn.execute(
-            "SELECT upto, last_rowid, last_ts, epoch, EXISTS (SELECT 1 FROM cdb_dangling WHERE missing = ?) "
-            "FROM cdb_tip WHERE id = 0", (h.id.hex(),)).fetchone()
+        tip = self._tip if self._tip is not None and self._tip[0] == self._backend.others_version else None
+        if tip is not None:  # nobody else wrote since our last write: what we cached still holds
+            upto, last_rowid, last_ts, awaiting = tip[1:]
+            awaited = h.id in awaiting
+        else:
+            upto, last_rowid, last_ts, epoch, awaited = conn.execute(
+                "SELECT upto, last_rowid, last_ts, epoch, EXISTS (SELECT 1 FROM cdb_dangling WHERE missing = ?) "
+                "FROM cdb_tip WHERE id = 0", (h.id.hex(),)).fetchone()
+            self._check_epoch(epoch)
+            self._lane_lengths.clear()
+            awaiting = {bytes.fromhex(r[0]) for r in conn.execute("SELECT missing FROM cdb_dangling")}
         if awaited:
             self.wipe_in(conn)  # a commit others were placed without: place everything again
-            upto, epoch = 0, epoch + 1
-        self._check_epoch(epoch)
+            upto, awaiting = 0, set()
+        self._tip = None  # set again once this commit is placed
         if h.ts >= last_ts:
             last_rowid, last_ts = rowid, h.ts
         if (entries is not None or h.type_code != MUTATIONS) and rowid == upto + 1:
-            self._place(conn, rowid, h, entries)
+            awaiting |= self._place(conn, rowid, h, entries)
+            upto = rowid
             conn.execute("UPDATE cdb_tip SET upto = ?, upto_id = ?, last_rowid = ?, last_ts = ? WHERE id = 0",
                          (rowid, h.id, last_rowid, last_ts))
         else:
             conn.execute("UPDATE cdb_tip SET last_rowid = ?, last_ts = ? WHERE id = 0", (last_rowid, last_ts))
+        self._tip = (self._backend.others_version, upto, last_rowid, last_ts, awaiting)
 
     def _placement_in(self, conn: sqlite3.Connection, commit_id: bytes) -> tuple[int, int, int] | None:
+        """(lane, seq, length of the lane) of a stored commit (from what this connection placed
+        while nobody else wrote, else asked)."""
+        known = self._recent.get(commit_id)
+        if known is not None and known[0] in self._lane_lengths:
+            return (*known, self._lane_lengths[known[0]])
         row = conn.execute("SELECT c.lane, c.seq, l.length FROM ds_commit d JOIN cdb_commit c ON c.rowid = d.rowid "
                            "JOIN cdb_lane l ON l.id = c.lane WHERE d.commit_id = ?", (commit_id.hex(),)).fetchone()
         return None if row is None else (row[0], row[1], row[2])
@@ -335,13 +355,17 @@ class SQLiteReadIndex(ReadIndex):
         return lin_ranges(lane, seq, prefix_of)
 
     def _place(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader,
-               entries: list[tuple[Any, bool]] | None) -> None:
+               entries: list[tuple[Any, bool]] | None) -> set[bytes]:
+        """Place and index a commit; returns the ids it was placed without (dangling)."""
+        missing = set()
         parent = self._placement_in(conn, h.parent) if h.parent != ZERO_ID else None
         if h.parent != ZERO_ID and parent is None:
             conn.execute("INSERT OR IGNORE INTO cdb_dangling VALUES (?, ?)", (h.parent.hex(), rowid))
+            missing.add(h.parent)
         target = self._placement_in(conn, h.target) if h.type_code != MUTATIONS else None
         if h.type_code != MUTATIONS and target is None:
             conn.execute("INSERT OR IGNORE INTO cdb_dangling VALUES (?, ?)", (h.target.hex(), rowid))
+            missing.add(h.target)
         is_merge = h.type_code == MERGE
         parent_lin = self._lin_in(conn, parent[0], parent[1]) if parent is not None and is_merge else ()
         target_lin = self._lin_in(conn, target[0], target[1]) if target is not None and is_merge else None
@@ -358,6 +382,7 @@ class SQLiteReadIndex(ReadIndex):
         if len(self._recent) > 4096:
             self._recent.clear()
         self._recent[h.id] = (lane, p.seq)
+        self._lane_lengths[lane] = p.seq + 1
         if entries:
             conn.executemany("INSERT OR REPLACE INTO cdb_touch VALUES (?, ?, ?, ?, ?)",
                              [(self._doc_in(conn, dk), lane, p.seq, rowid, 1 if has_set else 0)
@@ -365,6 +390,7 @@ class SQLiteReadIndex(ReadIndex):
         if h.type_code != MUTATIONS:
             conn.execute("INSERT OR REPLACE INTO cdb_flip VALUES (?, ?, ?, ?, ?, ?)",
                          (lane, p.seq, rowid, h.type_code, *(target[:2] if target is not None else (None, None))))
+        return missing
 
     def _doc_in(self, conn: sqlite3.Connection, dk: Any) -> int:
         found = self._doc_ids.get(dk)
@@ -380,6 +406,8 @@ class SQLiteReadIndex(ReadIndex):
         self._doc_ids.clear()
         self._prefix.clear()
         self._recent.clear()
+        self._tip = None
+        self._lane_lengths.clear()
 
     def _check_epoch(self, epoch: int) -> None:
         """Cached lane prefixes and placements belong to one epoch of the tables."""
@@ -391,8 +419,7 @@ class SQLiteReadIndex(ReadIndex):
     def on_delete(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader) -> None:
         """Before a head's row is deleted: shorten its lane and drop its rows. A new epoch tells
         every reader to drop cached placements (a lane number may be reused)."""
-        self._recent.pop(h.id, None)
-        self._prefix.clear()
+        self.forget_cached_numbers()
         conn.execute("UPDATE cdb_tip SET epoch = epoch + 1")
         row = conn.execute("SELECT lane, seq FROM cdb_commit WHERE rowid = ?", (rowid,)).fetchone()
         if row is not None:
