@@ -12,10 +12,8 @@ import pytest
 from commitdb.codec import (
     Reader,
     Writer,
-    decode_definitions,
     decode_path,
     decode_value,
-    encode_definitions,
     encode_path,
     encode_type,
     encode_value,
@@ -24,6 +22,7 @@ from commitdb.codec import (
     write_value,
 )
 from commitdb.dsm.definitions import Attachment, Definitions
+from commitdb.dsm.definitions_codec import decode_definitions, encode_definitions
 from commitdb.errors import CorruptedDataError
 from commitdb.values import (
     NameSpace,

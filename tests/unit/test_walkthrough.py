@@ -105,6 +105,11 @@ RULES = {
     "storage": ("commitdb.engine.replay", "commitdb.engine.state", "commitdb.engine.mutable", "commitdb.engine.dag",
                 "commitdb.net", "commitdb.cli", "commitdb.database", "commitdb.sync"),
 }
+# single modules of the foundation, with the same kind of rule
+MODULE_RULES = {
+    "codec.py": ("commitdb.dsm", "commitdb.engine", "commitdb.storage", "commitdb.net", "commitdb.database"),
+    "read_views.py": ("commitdb.net", "commitdb.cli", "commitdb.database", "commitdb.storage.sqlite"),
+}
 
 
 def _imports(path: Path) -> list[str]:
@@ -125,6 +130,15 @@ def test_layer_rules(layer: str) -> None:
             if any(module == banned or module.startswith(banned + ".") for banned in RULES[layer]):
                 offenders.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not offenders
+
+
+@pytest.mark.parametrize("module", sorted(MODULE_RULES))
+def test_module_rules(module: str) -> None:
+    """The codec encodes types, values and paths and knows nothing above them (the encoding of
+    Definitions lives with the modelling language); the read views know no concrete backend."""
+    path = PACKAGE / module
+    offenders = [m for m in _imports(path) if any(m == b or m.startswith(b + ".") for b in MODULE_RULES[module])]
+    assert not offenders, f"{module} imports {offenders}"
 
 
 def test_no_module_is_huge_and_no_dsviper() -> None:

@@ -281,13 +281,13 @@ class Definitions:
         return hashlib.sha1(b"".join(rids)).hexdigest()
 
     def encode(self, token: bool = True) -> bytes:
-        from commitdb.codec import encode_definitions
+        from commitdb.dsm.definitions_codec import encode_definitions
 
         return encode_definitions(self, token=token)
 
     @staticmethod
     def decode(data: bytes, token: bool = True) -> Definitions:
-        from commitdb.codec import decode_definitions
+        from commitdb.dsm.definitions_codec import decode_definitions
 
         return decode_definitions(bytes(data), token=token)
 

@@ -324,6 +324,11 @@ class SQLiteBackend(CommitDatabasing):
         return CommitHeader(_raw(commit_id), _raw(parent), int(kind), _raw(target), float(timestamp or 0.0),
                             label or "")
 
+    @staticmethod
+    def commit_rows(rows: list[tuple[Any, ...]]) -> list[CommitData]:
+        """Commits from (commit_id, parent_id, timestamp, label, type, target_id, data, ...) rows."""
+        return commit_rows(rows)
+
     def get_commit(self, commit_id: bytes) -> CommitData | None:
         rows = self._query(
             "SELECT commit_id, parent_id, timestamp, label, type, target_id, data FROM ds_commit WHERE commit_id = ?",

@@ -243,8 +243,6 @@ class SQLiteReadIndex(ReadIndex):
     def pending(self, limit: int) -> list[tuple[int, CommitData]]:
         """Commits not indexed yet, in rowid order (at most ``limit``): (rowid, commit). Wipes
         the read tables first when another program deleted commits they describe."""
-        from commitdb.storage.sqlite import commit_rows  # one decoder of ds_commit rows
-
         upto, upto_id = self._query("SELECT upto, upto_id FROM cdb_tip WHERE id = 0")[0]
         if upto > 0:
             top = self._query("SELECT max(rowid) FROM ds_commit")[0][0] or 0
@@ -254,19 +252,17 @@ class SQLiteReadIndex(ReadIndex):
                 upto = 0
         rows = self._query("SELECT commit_id, parent_id, timestamp, label, type, target_id, data, rowid "
                            "FROM ds_commit WHERE rowid > ? ORDER BY rowid LIMIT ?", (upto, limit))
-        return list(zip([r[7] for r in rows], commit_rows(rows)))
+        return list(zip([r[7] for r in rows], self._backend.commit_rows(rows)))
 
     def rows_of(self, commit_ids: list[bytes]) -> list[tuple[int, CommitData]]:
         """(rowid, commit) of the stored commits among ``commit_ids``."""
-        from commitdb.storage.sqlite import commit_rows
-
         out: list[tuple[int, CommitData]] = []
         hex_ids = [c.hex() for c in commit_ids]
         for start in range(0, len(hex_ids), 500):
             chunk = hex_ids[start:start + 500]
             rows = self._query("SELECT commit_id, parent_id, timestamp, label, type, target_id, data, rowid "
                                f"FROM ds_commit WHERE commit_id IN ({','.join('?' * len(chunk))})", chunk)
-            out += zip([r[7] for r in rows], commit_rows(rows))
+            out += zip([r[7] for r in rows], self._backend.commit_rows(rows))
         return out
 
     def wipe(self) -> None:
