@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from commitdb import CommitDatabase, CommitMutableState, DSMBuilder, ValueUUId
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,3 +84,39 @@ def test_a_commit_stored_before_its_parent_reads_right_once_the_parent_arrives(t
     assert target.is_ancestor(root, child)
     source.close()
     target.close()
+
+
+def test_a_large_file_without_read_tables_is_indexed_in_batches_with_progress(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from commitdb.read_views import CATCH_UP_BATCH
+    from commitdb.storage.sqlite import SQLiteBackend
+
+    path = tmp_path / "foreign.cdb"
+    db, names = _db(path)
+    db.close()
+    db = CommitDatabase(SQLiteBackend(str(path), synchronous="OFF"))
+    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
+    head = _commit(db, names, None, "n0")
+    count = CATCH_UP_BATCH + 700
+    for i in range(1, count):
+        mutable = CommitMutableState(db.state(head))
+        mutable.attachment_mutating().update(login, login.create_key(KEY), nickname, f"n{i}")
+        head = db.commit_mutations(f"c{i}", mutable)
+    db.close()
+    conn = sqlite3.connect(str(path))  # as a file written by another program: no read tables
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cdb_%'")]
+    for table in tables:
+        conn.execute(f"DROP TABLE {table}")
+    conn.commit()
+    conn.close()
+    with caplog.at_level(logging.INFO, logger="commitdb"):
+        again = CommitDatabase.open(str(path))
+    assert any("indexing commits" in r.getMessage() for r in caplog.records)
+    assert _nickname(again, names, head) == f"Optional({{nickname='n{count - 1}', password=''}})"
+    assert again.head_commit_ids() == {head}
+    again.close()
+    third = CommitDatabase.open(str(path))  # indexed once: nothing is pending any more
+    assert not third.commit_databasing().read_index().pending(1)
+    third.close()
