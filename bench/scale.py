@@ -72,6 +72,7 @@ def rss():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 t0 = time.perf_counter()
 from commitdb import CommitDatabase, ValueCommitId, ValueUUId
+import commitdb.database, commitdb.storage.sqlite, commitdb.engine.state  # what open and read use
 t_import = time.perf_counter() - t0
 path, at = sys.argv[1], sys.argv[2]
 before = rss()
