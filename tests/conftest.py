@@ -102,3 +102,47 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
 
     monkeypatch.setattr(commitdb.database, "now_ms", fake_now)
     yield now
+
+
+CHAIN_KEY = "11111111-1111-1111-1111-111111111111"
+
+
+@pytest.fixture(scope="session")
+def tuto_names() -> dict[str, Any]:
+    """The Tuto model's injected names (and its definitions under ``__definitions__``)."""
+    builder = DSMBuilder()
+    builder.append("tuto.dsm", (EXAMPLES / "tuto.dsm").read_text())
+    _, _, definitions = builder.parse()
+    names: dict[str, Any] = {"__definitions__": definitions}
+    definitions.inject(names)
+    return names
+
+
+@pytest.fixture
+def chain_history(tuto_names: dict[str, Any]) -> Callable[..., list[Any]]:
+    """``build(path, commits, other=False)``: a .cdb file where the first commit sets the login
+    of key CHAIN_KEY (nickname 'n0', password 'p'; with ``other``, a second login too) and each
+    next commit updates its nickname to 'n<i>'; returns the commit ids. Written with
+    synchronous=OFF: these files measure reads, not durability."""
+    from commitdb import CommitMutableState, ValueUUId
+    from commitdb.storage.sqlite import SQLiteBackend
+
+    def build(path: Path, commits: int, other: bool = False) -> list[Any]:
+        SQLiteBackend.create(str(path)).close()
+        db = CommitDatabase(SQLiteBackend(str(path), synchronous="OFF"))
+        db.extend_definitions(tuto_names["__definitions__"])
+        login, nickname = tuto_names["TUTO_A_USER_LOGIN"], tuto_names["TUTO_P_LOGIN_NICKNAME"]
+        key = login.create_key(ValueUUId(CHAIN_KEY))
+        mutable = CommitMutableState(db.initial_state())
+        mutable.attachment_mutating().set(login, key, {"nickname": "n0", "password": "p"})
+        if other:
+            mutable.attachment_mutating().set(login, login.create_key(), {"nickname": "other"})
+        ids = [db.commit_mutations("first", mutable)]
+        for i in range(1, commits):
+            mutable = CommitMutableState(db.state(ids[-1]))
+            mutable.attachment_mutating().update(login, key, nickname, f"n{i}")
+            ids.append(db.commit_mutations(f"c{i}", mutable))
+        db.close()
+        return ids
+
+    return build

@@ -10,7 +10,7 @@ program pays only for the parts it uses (the DSM parser, the server, sync...).
 
 from __future__ import annotations
 
-import importlib
+from commitdb.lazy_names import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -98,19 +98,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ValueUUId", "ValueVariant", "ValueVec", "ValueVector", "ValueVoid", "ValueXArray",
     ),
 }
-_WHERE = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'commitdb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__all__, __getattr__ = lazy_attributes("commitdb", globals(), _MODULES)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+    return sorted(set(globals()) | set(__all__))

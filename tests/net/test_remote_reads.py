@@ -5,44 +5,17 @@ refuse bad input with a clear error to that client and nothing else affected."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from commitdb import CommitDatabase, CommitMutableState, DSMBuilder, ValueCommitId, ValueUUId
+from commitdb import CommitDatabase, CommitMutableState, ValueCommitId, ValueUUId
 from commitdb.errors import CommitDBError, CommitNotFoundError, ProtocolError
 from commitdb.net import client as client_module
 from commitdb.net.background import BackgroundServer
-from commitdb.storage.sqlite import SQLiteBackend
 
-ROOT = Path(__file__).resolve().parents[2]
-KEY = ValueUUId("11111111-1111-1111-1111-111111111111")
-
-
-def _names() -> dict:
-    builder = DSMBuilder()
-    builder.append("tuto.dsm", (ROOT / "examples" / "tuto.dsm").read_text())
-    _, _, definitions = builder.parse()
-    names: dict = {"__definitions__": definitions}
-    definitions.inject(names)
-    return names
-
-
-def _history(path: Path, commits: int, names: dict) -> list[ValueCommitId]:
-    SQLiteBackend.create(str(path)).close()
-    db = CommitDatabase(SQLiteBackend(str(path), synchronous="OFF"))
-    db.extend_definitions(names["__definitions__"])
-    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
-    key = login.create_key(KEY)
-    mutable = CommitMutableState(db.initial_state())
-    mutable.attachment_mutating().set(login, key, {"nickname": "n0", "password": "p"})
-    ids = [db.commit_mutations("first", mutable)]
-    for i in range(1, commits):
-        mutable = CommitMutableState(db.state(ids[-1]))
-        mutable.attachment_mutating().update(login, key, nickname, f"n{i}")
-        ids.append(db.commit_mutations(f"c{i}", mutable))
-    db.close()
-    return ids
+KEY = ValueUUId("11111111-1111-1111-1111-111111111111")  # the chain_history fixture's document
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -60,9 +33,10 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("commits", [500, 5000])
 def test_a_fresh_client_reads_any_document_in_three_round_trips(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, commits: int) -> None:
-    names = _names()
-    ids = _history(tmp_path / "served.cdb", commits, names)
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, commits: int, tuto_names: dict,
+        chain_history: Callable[..., list]) -> None:
+    names = tuto_names
+    ids = chain_history(tmp_path / "served.cdb", commits)
     login = names["TUTO_A_USER_LOGIN"]
     calls = _counting(monkeypatch)
     with BackgroundServer(str(tmp_path / "served.cdb"), host="127.0.0.1", port=0) as server:
@@ -81,9 +55,10 @@ def test_a_fresh_client_reads_any_document_in_three_round_trips(
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> tuple[BackgroundServer, list[ValueCommitId], dict]:
-    names = _names()
-    ids = _history(tmp_path / "served.cdb", 20, names)
+def served(tmp_path: Path, tuto_names: dict,
+           chain_history: Callable[..., list]) -> Iterator[tuple[BackgroundServer, list[ValueCommitId], dict]]:
+    names = tuto_names
+    ids = chain_history(tmp_path / "served.cdb", 20)
     with BackgroundServer(str(tmp_path / "served.cdb"), host="127.0.0.1", port=0) as server:
         yield server, ids, names
 

@@ -5,44 +5,15 @@ of it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from commitdb import CommitDatabase, CommitMutableState, DSMBuilder, ValueCommitId, ValueUUId
+from commitdb import CommitDatabase, ValueCommitId, ValueUUId
 from commitdb.engine.reading import SNAPSHOT_EVERY
-from commitdb.storage.sqlite import SQLiteBackend
 
-ROOT = Path(__file__).resolve().parents[2]
-KEY = "11111111-1111-1111-1111-111111111111"
-
-
-def _names() -> dict:
-    builder = DSMBuilder()
-    builder.append("tuto.dsm", (ROOT / "examples" / "tuto.dsm").read_text())
-    _, _, definitions = builder.parse()
-    names: dict = {"__definitions__": definitions}
-    definitions.inject(names)
-    return names
-
-
-def _history(path: Path, commits: int, names: dict) -> list[ValueCommitId]:
-    SQLiteBackend.create(str(path)).close()
-    db = CommitDatabase(SQLiteBackend(str(path), synchronous="OFF"))  # durability is not measured here
-    db.extend_definitions(names["__definitions__"])
-    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
-    key = login.create_key(ValueUUId(KEY))
-    other = login.create_key()
-    mutable = CommitMutableState(db.initial_state())
-    mutable.attachment_mutating().set(login, key, {"nickname": "n0", "password": "p"})
-    mutable.attachment_mutating().set(login, other, {"nickname": "other"})
-    ids = [db.commit_mutations("first", mutable)]
-    for i in range(1, commits):
-        mutable = CommitMutableState(db.state(ids[-1]))
-        mutable.attachment_mutating().update(login, key, nickname, f"n{i}")
-        ids.append(db.commit_mutations(f"c{i}", mutable))
-    db.close()
-    return ids
+KEY = "11111111-1111-1111-1111-111111111111"  # the chain_history fixture's document
 
 
 def _cold_read(path: Path, commit: ValueCommitId | None, names: dict) -> tuple[str, int, int]:
@@ -67,11 +38,12 @@ def _cold_read(path: Path, commit: ValueCommitId | None, names: dict) -> tuple[s
 
 
 @pytest.mark.timeout(600)
-def test_rows_fetched_by_a_cold_read_do_not_grow_with_history(tmp_path: Path) -> None:
-    names = _names()
+def test_rows_fetched_by_a_cold_read_do_not_grow_with_history(tmp_path: Path, tuto_names: dict,
+                                                               chain_history: Callable[..., list]) -> None:
+    names = tuto_names
     short, long = 500, 500 + SNAPSHOT_EVERY * 71  # 5,044 commits
-    short_ids = _history(tmp_path / "short.cdb", short, names)
-    long_ids = _history(tmp_path / "long.cdb", long, names)
+    short_ids = chain_history(tmp_path / "short.cdb", short, other=True)
+    long_ids = chain_history(tmp_path / "long.cdb", long, other=True)
     # At the last commit.
     doc_s, rows_s, queries_s = _cold_read(tmp_path / "short.cdb", None, names)
     doc_l, rows_l, queries_l = _cold_read(tmp_path / "long.cdb", None, names)

@@ -6,7 +6,7 @@ parser and its grammar library.
 
 from __future__ import annotations
 
-import importlib
+from commitdb.lazy_names import lazy_attributes
 
 _MODULES: dict[str, tuple[str, ...]] = {
     "commitdb.dsm.builder": ("DSMBuilder", "DSMBuilderPart"),
@@ -14,15 +14,4 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "commitdb.dsm.dsm_definitions": ("DSMDefinitions", "DSMFunction", "DSMFunctionPool", "DSMMembership"),
     "commitdb.dsm.report": ("DSMParseError", "DSMParseReport"),
 }
-_WHERE = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'commitdb.dsm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__all__, __getattr__ = lazy_attributes("commitdb.dsm", globals(), _MODULES)
