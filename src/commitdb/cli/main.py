@@ -11,6 +11,7 @@ from commitdb.cli.admin_commands import admin
 from commitdb.cli.common import EXIT_CODES, CommitDBGroup, exit_code_for
 from commitdb.cli.db_commands import export, flatten, import_, log, show, verify
 from commitdb.cli.dsm_commands import dsm
+from commitdb.cli.editor_command import editor
 from commitdb.cli.serve_commands import run_example, serve
 from commitdb.errors import CommitDBError
 
@@ -27,7 +28,7 @@ def cli() -> None:
     """
 
 
-for _command in (admin, dsm, verify, log, show, export, import_, flatten, serve, run_example):
+for _command in (admin, dsm, verify, log, show, export, import_, flatten, serve, run_example, editor):
     cli.add_command(_command)
 
 
