@@ -297,6 +297,8 @@ def apply_edit(mutating: Any, definitions: Any, request: dict[str, Any]) -> str:
             raise ValidationError(f"{key_text(key)} already has a {attachment.name()} document")
         mutating.set(attachment, key, attachment.create_document())
         return f"Add {attachment.name()} to {attachment.key_type().element_type()}"
+    if op == "set_remove":
+        return _set_remove(mutating, definitions, attachment, key, request.get("path"))
     path, t = build_path(attachment.document_type(), request.get("path", []), definitions)
     value = request.get("value")
     if op == "update":
@@ -315,8 +317,10 @@ def apply_edit(mutating: Any, definitions: Any, request: dict[str, Any]) -> str:
         return "Clear an Optional" if op == "optional_clear" else "Reset an Optional"
     if op.startswith("vector_") if isinstance(op, str) else False:
         return _vector_edit(mutating, definitions, attachment, key, path, t, op, request)
-    if op in ("set_insert", "set_remove"):
-        return _set_edit(mutating, definitions, attachment, key, path, t, op, request)
+    if op == "set_insert":
+        _expect(t, TypeSet, op)
+        mutating.union_in_set(attachment, key, path, [_load(value, t.element_type(), definitions, "element")])
+        return "Insert in Set"
     if op in ("map_add", "map_remove", "map_rename"):
         return _map_edit(mutating, definitions, attachment, key, path, t, op, request)
     if op in ("xarray_append", "xarray_insert", "xarray_remove"):
@@ -394,17 +398,14 @@ def _vector_edit(mutating: Any, definitions: Any, attachment: Any, key: Any, pat
     return label
 
 
-def _set_edit(mutating: Any, definitions: Any, attachment: Any, key: Any, path: Path, t: Any, op: str,
-              request: dict[str, Any]) -> str:
-    if op == "set_insert":
-        _expect(t, TypeSet, op)
-        element = _load(request.get("value"), t.element_type(), definitions, "element")
-        mutating.union_in_set(attachment, key, path, [element])
-        return "Insert in Set"
-    set_path, component = _container_path(path)
-    _set_type = build_path(attachment.document_type(), request.get("path", [])[:-1], definitions)[1]
-    _expect(_set_type, TypeSet, op)
-    element = _load(request.get("value", component.value()), _set_type.element_type(), definitions, "element")
+def _set_remove(mutating: Any, definitions: Any, attachment: Any, key: Any, comps: Any) -> str:
+    """A set element is addressed by its value: the path ends with ``["element", value]``."""
+    if not isinstance(comps, list) or not comps or not isinstance(comps[-1], list) or len(comps[-1]) != 2 \
+            or comps[-1][0] != "element":
+        raise ValidationError("set_remove needs a path ending with an element of a set")
+    set_path, set_type = build_path(attachment.document_type(), comps[:-1], definitions)
+    _expect(set_type, TypeSet, "set_remove")
+    element = _load(comps[-1][1], set_type.element_type(), definitions, "element")
     mutating.subtract_in_set(attachment, key, set_path, [element])
     return "Remove in Set"
 
