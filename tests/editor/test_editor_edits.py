@@ -171,3 +171,19 @@ def test_a_huge_document_is_cut_and_says_so(session: EditorSession) -> None:
     assert result["truncated"] is True
     assert len(result["rows"]) == 5000
     assert document_rows(None, None) == {"rows": [], "truncated": False, "exists": False}
+
+
+def test_new_commits_extend_the_graph_and_a_deletion_lays_it_out_again(session: EditorSession) -> None:
+    key = new_thing(session)
+    session.graph_page(0, 10)
+    built = session._layouts_built
+    for name in ("a", "b", "c"):
+        edit(session, key, "update", [["field", "name"]], value=name)
+    page = session.graph_page(0, 10)
+    assert session._layouts_built == built  # appended on top, not laid out again
+    assert [r["label"] for r in page["rows"][:3]] == ["Update name To 'c'", "Update name To 'b'",
+                                                      "Update name To 'a'"]
+    session.delete_head(page["rows"][0]["id"])
+    page = session.graph_page(0, 10)
+    assert session._layouts_built == built + 1
+    assert page["total"] == 3 and page["rows"][0]["label"] == "Update name To 'b'"

@@ -6,8 +6,9 @@ Lanes are assigned the way a git GUI does: walking from the newest row, each com
 lane that was waiting for it (the leftmost when several children wait), then that lane waits for
 its parent and a merge's target gets a lane of its own (or joins the lane already waiting for it).
 
-``lanes_after[r]`` lists, for the band between row ``r`` and ``r + 1``, which lane waits for which
+``lanes_after(r)`` lists, for the band between row ``r`` and ``r + 1``, which lane waits for which
 row: that is all a page needs to draw its edges, so the page never needs the whole history.
+New commits on top of the history are appended (``extend``) without laying out the rest again.
 """
 
 from __future__ import annotations
@@ -24,16 +25,74 @@ TOGGLES = (ENABLE, DISABLE)
 
 @dataclass
 class GraphLayout:
-    """Commit ids by row, each row's lane, and per row the lanes that run on below it."""
+    """The layout, stored by *index* (0 = the oldest commit) so that new commits are appended on
+    top without renumbering anything; display rows count from the newest (row = n - 1 - index).
+
+    ``below[j]`` lists the edges crossing the band under commit ``j`` (between index ``j`` and
+    ``j - 1``) as (lane, index of the commit the edge goes down to)."""
 
     ids: list[bytes] = field(default_factory=list)
-    row_of: dict[bytes, int] = field(default_factory=dict)
+    index_of: dict[bytes, int] = field(default_factory=dict)
     lane: list[int] = field(default_factory=list)
-    lanes_after: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
+    below: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
     width: int = 0
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def row_of(self, commit_id: bytes) -> int | None:
+        index = self.index_of.get(commit_id)
+        return None if index is None else len(self.ids) - 1 - index
+
+    def commit_at(self, row: int) -> bytes:
+        return self.ids[len(self.ids) - 1 - row]
+
+    def lane_at(self, row: int) -> int:
+        return self.lane[len(self.ids) - 1 - row]
+
+    def lanes_after(self, row: int) -> list[tuple[int, int]]:
+        """The band under display row ``row``: (lane, display row the edge goes down to)."""
+        last = len(self.ids) - 1
+        return [(lane, last - target) for lane, target in self.below[last - row]]
+
+    def extend(self, header: Any) -> bool:
+        """Put a new commit on top (its parent and a merge's target must be laid out already,
+        and nothing laid out may depend on it). False when it cannot be appended."""
+        if header.id in self.index_of:
+            return True
+        deps = [header.parent] + ([header.target] if header.type_code == MERGE else [])
+        deps = [d for d in deps if d != ZERO_ID]
+        if any(d not in self.index_of for d in deps):
+            return False
+        top = len(self.ids)
+        edges: list[tuple[int, int]] = []
+        for d in deps:
+            start = self.index_of[d]
+            taken = {lane for lane, _ in edges}
+            preferred = self.lane[start] if not edges else None
+            lane = self._free_lane(start, top, taken, preferred)
+            edges.append((lane, start))
+            for j in range(start + 1, top):
+                self.below[j] = (*self.below[j], (lane, start))
+        self.ids.append(header.id)
+        self.index_of[header.id] = top
+        self.lane.append(edges[0][0] if edges else 0)
+        self.below.append(tuple(edges))
+        self.width = max([self.width, self.lane[-1] + 1] + [lane + 1 for lane, _ in edges])
+        return True
+
+    def _free_lane(self, start: int, top: int, taken: set[int], preferred: int | None) -> int:
+        """A lane no edge and no commit uses between index ``start`` and the top."""
+        used = set(taken)
+        for j in range(start + 1, top):
+            used.add(self.lane[j])
+            used.update(lane for lane, _ in self.below[j])
+        if preferred is not None and preferred not in used:
+            return preferred
+        lane = 0
+        while lane in used:
+            lane += 1
+        return lane
 
 
 def topological_rows(headers: list[Any]) -> list[bytes]:
@@ -70,14 +129,14 @@ def layout(headers: list[Any]) -> GraphLayout:
     """The lane layout of ``headers`` (any order; each needs ``id``, ``parent``, ``target``,
     ``type_code`` and ``ts``)."""
     by_id = {h.id: h for h in headers}
-    ids = topological_rows(headers)
-    row_of = {c: r for r, c in enumerate(ids)}
-    result = GraphLayout(ids=ids, row_of=row_of)
+    rows = topological_rows(headers)  # newest first
+    row_of = {c: r for r, c in enumerate(rows)}
+    last = len(rows) - 1
     waiting_lanes: list[int | None] = []  # lane -> the row it waits for
-    lane_of_row = result.lane
-    after = result.lanes_after
+    lanes: list[int] = []
+    bands: list[tuple[tuple[int, int], ...]] = []
     width = 0
-    for r, c in enumerate(ids):
+    for r, c in enumerate(rows):
         h = by_id[c]
         mine = [i for i, w in enumerate(waiting_lanes) if w == r]
         if mine:
@@ -86,9 +145,8 @@ def layout(headers: list[Any]) -> GraphLayout:
                 waiting_lanes[i] = None
         else:
             lane = _free_lane(waiting_lanes)
-        lane_of_row.append(lane)
-        parent_row = row_of.get(h.parent)
-        waiting_lanes[lane] = parent_row
+        lanes.append(lane)
+        waiting_lanes[lane] = row_of.get(h.parent)
         if h.type_code == MERGE:
             target_row = row_of.get(h.target)
             if target_row is not None and target_row not in waiting_lanes:
@@ -96,9 +154,10 @@ def layout(headers: list[Any]) -> GraphLayout:
         while waiting_lanes and waiting_lanes[-1] is None:
             waiting_lanes.pop()
         width = max(width, len(waiting_lanes), lane + 1)
-        after.append(tuple((i, w) for i, w in enumerate(waiting_lanes) if w is not None))
-    result.width = width
-    return result
+        bands.append(tuple((i, last - w) for i, w in enumerate(waiting_lanes) if w is not None))
+    ids = rows[::-1]
+    return GraphLayout(ids=ids, index_of={c: i for i, c in enumerate(ids)}, lane=lanes[::-1], below=bands[::-1],
+                       width=width)
 
 
 def _free_lane(waiting_lanes: list[int | None]) -> int:

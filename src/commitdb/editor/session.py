@@ -14,12 +14,13 @@ from typing import Any
 from commitdb.database import CommitDatabase
 from commitdb.dsm import DSMDefinitions
 from commitdb.editor import documents
-from commitdb.editor.graph import MERGE, TOGGLES, TYPE_NAMES, GraphLayout, layout
+from commitdb.editor.graph import MERGE, TOGGLES, TYPE_NAMES, ZERO_ID, GraphLayout, layout, topological_rows
 from commitdb.errors import CommitDBError, NotAHeadError, NotMergeableError, ValidationError
 from commitdb.store import CommitStore
 from commitdb.values import ValueCommitId
 
 MAX_PAGE = 2000  # rows of the graph, actions or trace in one answer
+INCREMENTAL_LIMIT = 5000  # more new commits than this: lay the whole history out again
 ZERO = "0" * 40
 
 
@@ -59,6 +60,8 @@ class EditorSession:
         self._writes = 0  # our own writes (SQLite's data_version does not count them)
         self._layout: GraphLayout | None = None
         self._layout_token: Any = None
+        self._layouts_built = 0
+        self._heads: set[bytes] = set()
         self._enabled: tuple[Any, dict[bytes, bool], dict[bytes, int]] | None = None
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
@@ -76,20 +79,49 @@ class EditorSession:
             listener(event)
 
     def _graph(self) -> GraphLayout:
+        """The layout of the whole history, kept in step: new commits on top are appended; a
+        deletion (or anything else) lays everything out again."""
         token = self.change_token()
-        if self._layout is None or token != self._layout_token:
+        if self._layout is not None and token == self._layout_token:
+            return self._layout
+        heads = {h.bytes_value() for h in self.db.head_commit_ids()}
+        if self._layout is None or not self._extend(self._layout, heads):
             headers = [self.db.commit_header(c) for c in self.db.commit_ids()]
-            self._layout, self._layout_token = layout(headers), token
+            self._layout = layout(headers)
+            self._layouts_built += 1
+        self._layout_token, self._heads = token, heads
         return self._layout
+
+    def _extend(self, graph: GraphLayout, heads: set[bytes]) -> bool:
+        """Append the commits that are new since the layout was made; False when that is not
+        possible (commits were deleted, or too many are new to be worth it)."""
+        new: dict[bytes, Any] = {}
+        stack = [h for h in heads if h not in graph.index_of]
+        while stack:
+            cid = stack.pop()
+            if cid in new:
+                continue
+            if len(new) > INCREMENTAL_LIMIT:
+                return False
+            h = self.db.commit_header(ValueCommitId(cid))
+            new[cid] = h
+            stack.extend(d for d in (h.parent, h.target) if d != ZERO_ID and d not in graph.index_of and d not in new)
+        referenced = {d for h in new.values() for d in (h.parent, h.target)}
+        if any(old not in heads and old not in referenced for old in self._heads):
+            return False  # a head went away: deleted, or the history was reset
+        oldest_first = reversed(topological_rows(list(new.values())))
+        return all(graph.extend(new[cid]) for cid in oldest_first)
 
     def _enabled_map(self) -> dict[bytes, bool]:
         """Commit -> enabled, for the commits of the current state's linearisation."""
         state = self.store.state()
-        key = (state.raw_commit_id(), self.change_token())
+        # The flags of a commit never change (its ancestry is immutable) unless commits were
+        # deleted, which lays the graph out again.
+        key = (state.raw_commit_id(), self._layouts_built)
         if self._enabled is None or self._enabled[0] != key:
-            flags = {c.bytes_value(): flag for c, flag in state.enabled_by_commit_id().items()}
+            flags = {action.header().id: action.enabled() for action in state.eval_actions()}
             order = {c: i + 1 for i, c in enumerate(state.linearization())}
-            self._enabled = (key, {c: f for c, f in flags.items() if c in order}, order)
+            self._enabled = (key, flags, order)
         return self._enabled[1]
 
     def _order(self, commit_id: bytes) -> int | None:
@@ -140,13 +172,13 @@ class EditorSession:
             heads = {h.bytes_value() for h in self.db.head_commit_ids()}
             rows = []
             for r in range(offset, min(offset + limit, len(graph))):
-                cid = graph.ids[r]
+                cid = graph.commit_at(r)
                 h = self.db.commit_header(ValueCommitId(cid))
                 flag = enabled.get(cid)
                 rows.append({
                     "row": r, "id": cid.hex(), "type": TYPE_NAMES.get(h.type_code, "?"), "label": h.label(),
-                    "time": iso_time(h.ts), "lane": graph.lane[r], "after": graph.lanes_after[r],
-                    "parent_row": graph.row_of.get(h.parent), "target_row": graph.row_of.get(h.target),
+                    "time": iso_time(h.ts), "lane": graph.lane_at(r), "after": graph.lanes_after(r),
+                    "parent_row": graph.row_of(h.parent), "target_row": graph.row_of(h.target),
                     "head": cid in heads, "order": self._order(cid),
                     "state": "outside" if flag is None else "enabled" if flag else "disabled",
                 })
@@ -154,7 +186,7 @@ class EditorSession:
 
     def row_of(self, commit: Any) -> int:
         with self.lock:
-            row = self._graph().row_of.get(parse_commit(commit).bytes_value())
+            row = self._graph().row_of(parse_commit(commit).bytes_value())
             if row is None:
                 raise ValidationError(f"no commit {commit} in this database")
             return row
@@ -164,7 +196,7 @@ class EditorSession:
             h = self.db.commit_header(parse_commit(commit))
             return {"id": h.id.hex(), "parent": h.parent.hex(), "type": TYPE_NAMES.get(h.type_code, "?"),
                     "target": h.target.hex(), "label": h.label(), "time": iso_time(h.ts),
-                    "row": self._graph().row_of.get(h.id)}
+                    "row": self._graph().row_of(h.id)}
 
     # --- moving --------------------------------------------------------------------------------
     def select(self, commit: Any) -> None:
