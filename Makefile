@@ -6,6 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+CHROMIUM := /usr/bin/chromium
+# Installing a system package needs root; sudo is used when we are not.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 .PHONY: run test lint docs bench clean
 
 $(STAMP): pyproject.toml
@@ -15,9 +19,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	@echo "The editor: while this serves example.cdb, open another shell and run"
+	@echo "    $(BIN)/commitdb editor --host 127.0.0.1 --port 54321"
+	@echo "then open http://127.0.0.1:8642/ (or, with the server stopped: $(BIN)/commitdb editor example.cdb)"
 	$(BIN)/python -m commitdb run-example --database example.cdb
 
-test: $(STAMP)
+# The editor's browser tests drive Debian's Chromium.
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests tools bench examples docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest -q
