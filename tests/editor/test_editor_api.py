@@ -294,3 +294,25 @@ def test_an_unreachable_server_gives_a_clear_answer_and_the_editor_keeps_running
     finally:
         running.stop()
         server.stop()
+
+
+def test_a_database_busy_beyond_its_timeout_is_a_clear_answer(database: Path) -> None:
+    import sqlite3
+
+    from commitdb.storage.sqlite import SQLiteBackend
+
+    running = EditorThread(CommitDatabase(SQLiteBackend(str(database), busy_timeout=0.3)), "busy")
+    blocker = sqlite3.connect(str(database), isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        status, answer = running.request("/api/edit", {"base": running.get("/api/status")["current"],
+                                                       "op": "new_instance", "attachment": "Tuto::User.login"})
+        assert status == 503 and "busy" in answer["error"]
+        blocker.execute("ROLLBACK")
+        assert running.get("/api/status")["commits"] == 2  # nothing half-written
+        made = running.post("/api/edit", {"base": running.get("/api/status")["current"], "op": "new_instance",
+                                          "attachment": "Tuto::User.login"})
+        assert made["commits"] == 3
+    finally:
+        blocker.close()
+        running.stop()

@@ -60,5 +60,5 @@ def test_commitdb_editor_serves_the_page_on_127_0_0_1(tmp_path: Path) -> None:
             assert json.loads(response.read())["title"] == "example.cdb"
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        _out, err = process.communicate(timeout=20)
     assert process.returncode == 0, err

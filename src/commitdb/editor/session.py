@@ -213,7 +213,8 @@ class EditorSession:
             self.marked = cid
 
     def navigate(self, direction: str) -> None:
-        """up: first child; down: parent; left/right: the previous/next sibling."""
+        """up: first child; down: parent; left/right: the previous/next sibling (on a merge:
+        its target)."""
         with self.lock:
             current = self.store.state().commit_id()
             if current == ValueCommitId():
@@ -226,6 +227,8 @@ class EditorSession:
                 target = None if h.parent.hex() == ZERO else h.parent.hex()
                 if h.type_code == MERGE and target is None:
                     target = h.target.hex()
+            elif direction in ("left", "right") and h.type_code == MERGE:
+                target = h.target.hex()  # on a merge, sideways is the merged commit
             elif direction in ("left", "right"):
                 siblings = sorted(commit_hex(c) for c in self.db.children_commit_ids(h.parent_commit_id())) \
                     if h.parent.hex() != ZERO else [h.id.hex()]
