@@ -250,3 +250,43 @@ def test_panels_program_diff_actions_info_blobs(page: Any) -> None:
     playwright_api.expect(page.locator("[data-testid=info-dsm]")).to_contain_text("attachment<User, Login> login;")
     page.click("[data-testid=tab-blobs]")
     playwright_api.expect(page.locator("[data-testid=blob-stats]")).to_contain_text("0 blobs")
+
+
+def test_container_operations_through_the_page(browser: Any, make_db: Any) -> None:
+    from test_editor_edits import MODEL
+
+    db, _ = make_db(MODEL)
+    running = EditorThread(db, "memory")
+    context = browser.new_context(viewport={"width": 1500, "height": 850})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT)
+    try:
+        tab.goto(running.url)
+        tab.wait_for_selector("body[data-live='1']")
+        tab.click("[data-testid=attachment-item][data-name=profile]")
+        tab.click("[data-testid=new-instance]")
+        history = tab.locator("[data-testid=doc-row][data-path='.history']")
+        history.locator("[data-testid=op-vector_append]").click()
+        tab.fill("[data-testid=op-value]", '"first"')
+        tab.click("[data-testid=op-submit]")
+        playwright_api.expect(tab.locator("[data-testid=doc-row][data-path='.history[0]'] [data-testid=doc-value]"))\
+            .to_have_text("'first'")
+        counters = tab.locator("[data-testid=doc-row][data-path='.counters']")
+        counters.locator("[data-testid=op-map_add]").click()
+        tab.fill("[data-testid=op-key]", '"x"')
+        tab.fill("[data-testid=op-value]", '"not a number"')
+        tab.click("[data-testid=op-submit]")
+        playwright_api.expect(tab.locator("[data-testid=op-form] [data-testid=field-error]")).to_contain_text("value")
+        tab.fill("[data-testid=op-value]", "7")
+        tab.click("[data-testid=op-submit]")
+        playwright_api.expect(tab.locator("[data-testid=doc-row][data-path=\".counters['x']\"] [data-testid=doc-value]"))\
+            .to_have_text("7")
+        tab.locator("[data-testid=doc-row][data-path='.mood'] [data-testid=doc-value]").click()
+        tab.select_option("[data-testid=value-input]", "happy")
+        playwright_api.expect(tab.locator("[data-testid=doc-row][data-path='.mood'] [data-testid=doc-value]"))\
+            .to_have_text("happy")
+        labels = [r["label"] for r in running.get("/api/graph")["rows"]]
+        assert labels == ["Update mood To happy", "Insert a Key", "Append in Vector", "New instance of E::Thing"]
+    finally:
+        context.close()
+        running.stop()

@@ -102,6 +102,8 @@ def test_every_edit_is_one_commit_with_its_label(session: EditorSession) -> None
     assert edit(session, key, "xarray_remove", first["path"]) == "Remove in XArray"
     assert edit(session, key, "variant_reset", [["field", "v"]], alternative=1) == "Reset a Variant To string"
     assert rows(session, key)[".v!"]["type"] == "string"
+    assert edit(session, key, "update", [["field", "v"], ["unwrap"]], value="held") == "Set 'held'"
+    assert rows(session, key)[".v!"]["json"] == "held"
     assert edit(session, key, "any_reset", [["field", "free"]], type="double") == "Reset an Any To double"
     assert rows(session, key)[".free!"]["type"] == "double"
     assert edit(session, key, "any_clear", [["field", "free"]]) == "Clear an Any"

@@ -151,7 +151,7 @@ def _walk(value: Value, t: Any, comps: list[Any], text: str, name: str, depth: i
     if via == "set":
         ops = ["set_remove"]
     elif via == "map":
-        ops += ["map_remove"]
+        ops += ["map_remove", "map_rename"]
     elif via == "vector":
         ops += ["vector_insert", "vector_remove"]
     elif via == "xarray":
@@ -303,7 +303,10 @@ def apply_edit(mutating: Any, definitions: Any, request: dict[str, Any]) -> str:
     value = request.get("value")
     if op == "update":
         if t is None:
-            raise ValidationError("this value's type is only known by its holder: reset the variant or any instead")
+            # Inside a variant or an any: the holder chooses the alternative (or deduces the
+            # type) from the plain value, and refuses one that fits nothing.
+            mutating.update(attachment, key, path, value)
+            return f"Set {_short(mutating_value(mutating, attachment, key, path))}"
         new = _load(value, t, definitions, "value")
         mutating.update(attachment, key, path, new)
         comps = path.components()
@@ -344,6 +347,11 @@ def apply_edit(mutating: Any, definitions: Any, request: dict[str, Any]) -> str:
         mutating.update(attachment, key, path, ValueAny(Value.create(ANY_TYPES[name])))
         return f"Reset an Any To {name}"
     raise ValidationError(f"unknown edit operation {op!r}")
+
+
+def mutating_value(mutating: Any, attachment: Any, key: Any, path: Path) -> Value:
+    """The value at ``path`` as the mutable state now holds it."""
+    return _current(mutating, attachment, key, path)
 
 
 def _short(value: Value) -> str:

@@ -304,6 +304,7 @@ function docRow(row) {
   const opLabels = {
     optional_clear: "clear", optional_wrap: "set default", vector_append: "append", vector_insert: "insert before",
     vector_remove: "remove", set_insert: "insert", set_remove: "remove", map_add: "add key", map_remove: "remove key",
+    map_rename: "rename key",
     xarray_append: "append", xarray_insert: "insert before", xarray_remove: "remove", variant_reset: "reset to…",
     any_clear: "clear", any_reset: "reset to…",
   };
@@ -382,6 +383,10 @@ function startOp(tr, row, op) {
     const choices = op === "variant_reset" ? row.alternatives : row.any_types;
     inputs.choice = el("select", { "data-testid": "op-choice" }, ...choices.map((c, i) => el("option", { value: op === "variant_reset" ? i : c }, c)));
     form.append(inputs.choice);
+  } else if (op === "map_rename") {
+    inputs.key = el("input", { "data-testid": "op-key", placeholder: "new key (JSON)" });
+    inputs.key.value = JSON.stringify(row.path[row.path.length - 1][1]);
+    form.append(inputs.key);
   } else {
     if (op === "map_add") {
       inputs.key = el("input", { "data-testid": "op-key", placeholder: "key (JSON)" });
@@ -405,7 +410,7 @@ function startOp(tr, row, op) {
   form.append(ok, el("button", { onclick: () => form.remove() }, "Cancel"));
   cell.querySelectorAll(".inline-form").forEach((f) => f.remove());
   cell.append(form);
-  (inputs.value || inputs.choice).focus();
+  (inputs.value || inputs.key || inputs.choice).focus();
 }
 function uploadInto(tr, row) {
   const file = el("input", { type: "file", "data-testid": "upload-input" });
