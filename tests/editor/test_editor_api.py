@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,6 @@ from editor_support import EditorThread, ServedDatabase, commit_in_another_proce
 from commitdb import CommitDatabase
 
 ALICE = "11111111-1111-1111-1111-111111111111"
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return example_database(tmp_path / "example.cdb")
-
-
-@pytest.fixture
-def editor(database: Path) -> Iterator[EditorThread]:
-    running = EditorThread(CommitDatabase.open(str(database)), "example.cdb")
-    yield running
-    running.stop()
 
 
 def login(editor: EditorThread) -> str:

@@ -19,12 +19,9 @@ from editor_support import (
     EditorThread,
     ServedDatabase,
     commit_in_another_process,
-    example_database,
     nickname_at_last_commit,
 )
 from playwright import sync_api as playwright_api
-
-from commitdb import CommitDatabase
 
 if not os.path.exists(CHROMIUM):
     pytest.fail(f"{CHROMIUM} is missing: the Makefile installs it (apt-get install chromium)", pytrace=False)
@@ -38,18 +35,6 @@ def browser() -> Iterator[Any]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return example_database(tmp_path / "example.cdb")
-
-
-@pytest.fixture
-def editor(database: Path) -> Iterator[EditorThread]:
-    running = EditorThread(CommitDatabase.open(str(database)), "example.cdb")
-    yield running
-    running.stop()
 
 
 @pytest.fixture
