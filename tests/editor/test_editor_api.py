@@ -193,6 +193,9 @@ def test_events_announce_another_process_commit(editor: EditorThread, database: 
 BAD_GETS = [
     ("/api/graph?offset=-1", 400, "offset"),
     ("/api/graph?limit=abc", 400, "limit must be an integer"),
+    ("/api/graph?limit=0", 400, "limit must be at least 1"),
+    ("/api/actions?offset=-5", 400, "offset must be at least 0"),
+    ("/api/program?trace=1&limit=0", 400, "limit must be at least 1"),
     ("/api/graph/row?commit=zz", 400, "40 hex"),
     ("/api/graph/row", 400, "'commit' is required"),
     ("/api/commits/" + "ab" * 20, 404, "Missing commit"),
@@ -303,3 +306,29 @@ def test_a_database_busy_beyond_its_timeout_is_a_clear_answer(database: Path) ->
     finally:
         blocker.close()
         running.stop()
+
+
+def wait_for(condition: Any, seconds: float = 10) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_live_mode_syncs_with_the_source_and_stops_on_an_error(editor: EditorThread, database: Path,
+                                                               tmp_path: Path) -> None:
+    other = tmp_path / "other.cdb"
+    shutil.copy(database, other)
+    editor.post("/api/live/start", {"interval": 0.1, "sync": True, "source": {"kind": "file", "path": str(other)}})
+    commit_in_another_process(other, "leo")
+    assert wait_for(lambda: editor.get("/api/status")["commits"] == 3)
+    assert wait_for(lambda: nickname(editor) == "leo")  # live mode also moves forward
+    editor.post("/api/live/stop")
+    editor.post("/api/live/start", {"interval": 0.1, "sync": True,
+                                    "source": {"kind": "host", "host": "127.0.0.1", "port": 1}})
+    assert wait_for(lambda: not editor.get("/api/live")["running"])
+    assert "live mode stopped" in editor.get("/api/live")["log"][-1]["text"]

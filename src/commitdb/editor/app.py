@@ -78,14 +78,17 @@ def _error(error: Exception) -> JSONResponse:
     return JSONResponse({"error": message, "kind": type(error).__name__}, status_code=status)
 
 
-def _int(request: Request, name: str, default: int) -> int:
+def _int(request: Request, name: str, default: int, minimum: int = 0) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise BadRequest(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _param(request: Request, name: str) -> str:
@@ -176,7 +179,7 @@ def create_app(session: EditorSession) -> LocalOnly:
         return session.info()
 
     def graph(request: Request) -> Any:
-        return session.graph_page(_int(request, "offset", 0), _int(request, "limit", 200))
+        return session.graph_page(_int(request, "offset", 0), _int(request, "limit", 200, 1))
 
     def graph_row(request: Request) -> Any:
         return {"row": session.row_of(_param(request, "commit"))}
@@ -198,12 +201,12 @@ def create_app(session: EditorSession) -> LocalOnly:
                                 request.query_params.get("commit"))
 
     def actions(request: Request) -> Any:
-        return session.actions(_int(request, "offset", 0), _int(request, "limit", 200))
+        return session.actions(_int(request, "offset", 0), _int(request, "limit", 200, 1))
 
     def program(request: Request) -> Any:
         trace = request.query_params.get("trace") in ("1", "true")
         commit = None if trace else _param(request, "commit")
-        return session.program(commit, trace, _int(request, "offset", 0), _int(request, "limit", 500))
+        return session.program(commit, trace, _int(request, "offset", 0), _int(request, "limit", 500, 1))
 
     def diff(request: Request) -> Any:
         return session.diff(_param(request, "commit"))

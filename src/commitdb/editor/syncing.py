@@ -78,8 +78,9 @@ class SyncPanel:
             self._source[1].close()
             self._source = None
 
-    def run(self, mode: str, raw_source: Any) -> dict[str, Any]:
-        """One pass; returns what was transmitted. Errors are logged and raised."""
+    def run(self, mode: str, raw_source: Any, quiet: bool = False) -> dict[str, Any]:
+        """One pass; returns what was transmitted. Errors are logged and raised; a ``quiet``
+        pass (live mode) logs only when something was transmitted."""
         if mode not in MODES:
             raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         spec = source_spec(raw_source)
@@ -100,6 +101,8 @@ class SyncPanel:
             result = {"fetched_commits": info.fetch().commits(), "fetched_blobs": info.fetch().blobs(),
                       "pushed_commits": info.push().commits(), "pushed_blobs": info.push().blobs(),
                       "updated_definitions": info.updated_definitions()}
+            if quiet and not info.need_transmit():
+                return result
             self._note("info", f"{mode} with {':'.join(spec[1:])}: fetched {result['fetched_commits']} commits, "
                                f"{result['fetched_blobs']} blobs; pushed {result['pushed_commits']} commits, "
                                f"{result['pushed_blobs']} blobs")
@@ -139,7 +142,7 @@ class SyncPanel:
         while not stop.wait(settings["interval"]):
             try:
                 if spec is not None:
-                    self.run("Sync", settings["source"])
+                    self.run("Sync", settings["source"], quiet=True)
                 if settings["manager"] and len(self.session.db.head_commit_ids()) > 1:
                     self.session.merge_heads()
                 self.session.forward()
