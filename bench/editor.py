@@ -3,7 +3,8 @@
 Builds (once, cached in the temp directory) an example database of N commits — a chain with a
 side branch merged back every 100 commits — serves its editor, and drives Chromium:
 (a) the server's first answer (the lane layout of the whole history, built once);
-(b) page load: navigation until the first rows of the graph are drawn;
+(b) page load: navigation until the first rows of the graph are drawn; then until the rows show
+    which commits are enabled in the current state (computed by a worker, see flags.py);
 (c) scroll render: jumping to the middle of the history until that page is drawn;
 (d) live: another process commits, until the page shows it.
 
@@ -66,7 +67,8 @@ def build(path: Path, commits: int) -> None:
 def measure(path: Path) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
-    editor = EditorThread(CommitDatabase.open(str(path)), path.name)
+    editor = EditorThread(CommitDatabase.open(str(path)), path.name,
+                          reopen=lambda: CommitDatabase.open(str(path), readonly=True))
     result: dict[str, float] = {}
     try:
         t = time.perf_counter()
@@ -83,6 +85,9 @@ def measure(path: Path) -> dict[str, float]:
             page.goto(editor.url)
             page.wait_for_selector("[data-testid=commit-row][data-row='0']")
             result["page_load_s"] = time.perf_counter() - t
+            page.wait_for_selector("[data-testid=commit-row][data-row='0']:not([data-state=pending])",
+                                   timeout=300_000)
+            result["flags_shown_s"] = time.perf_counter() - t
             middle = status["commits"] // 2
             t = time.perf_counter()
             page.evaluate(f"document.getElementById('graph').scrollTop = {middle} * 22")

@@ -28,11 +28,11 @@ def example_database(path: Path) -> Path:
 class EditorThread:
     """The editor of ``db`` served from a thread on a free port of 127.0.0.1."""
 
-    def __init__(self, db: CommitDatabase, title: str = "test.cdb") -> None:
+    def __init__(self, db: CommitDatabase, title: str = "test.cdb", reopen: Any = None) -> None:
         self.db = db
         self.sock = bind(0)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = make_server(db, title, self.sock)
+        self.server = make_server(db, title, reopen)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10

@@ -189,3 +189,33 @@ def test_new_commits_extend_the_graph_and_a_deletion_lays_it_out_again(session: 
     page = session.graph_page(0, 10)
     assert session._layouts_built == built + 1
     assert page["total"] == 3 and page["rows"][0]["label"] == "Update name To 'b'"
+
+
+def test_the_graph_does_not_wait_for_the_flags_a_worker_computes_them(tmp_path: Any) -> None:
+    import time
+
+    from editor_support import example_database
+
+    from commitdb import CommitDatabase
+
+    path = str(example_database(tmp_path / "example.cdb"))
+    events: list[dict[str, Any]] = []
+    session = EditorSession(CommitDatabase.open(path), "example.cdb",
+                            lambda: CommitDatabase.open(path, readonly=True))
+    session.listeners.append(events.append)
+    try:
+        first = session.graph_page(0, 10)
+        assert [r["state"] for r in first["rows"]] == ["pending", "pending"]
+        deadline = time.monotonic() + 10
+        while {"kind": "flags"} not in events and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = session.graph_page(0, 10)
+        assert [(r["state"], r["order"]) for r in second["rows"]] == [("enabled", 2), ("enabled", 1)]
+        session.select(second["rows"][1]["id"])  # another state: pending again until computed
+        third = session.graph_page(0, 10)
+        assert [r["state"] for r in third["rows"]] == ["pending", "pending"]
+        # the actions panel needs the flags to act: it computes them rather than wait
+        assert [a["enabled"] for a in session.actions(0, 10)["actions"]] == [True]
+        assert [r["state"] for r in session.graph_page(0, 10)["rows"]] == ["outside", "enabled"]
+    finally:
+        session.db.close()

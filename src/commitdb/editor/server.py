@@ -15,23 +15,23 @@ DEFAULT_HTTP_PORT = 8642
 
 
 def open_database(path: str | None, host: str | None = None, port: int | str = 54321,
-                  socket_path: str | None = None) -> tuple[CommitDatabase, str]:
-    """The database to edit and the page title. Exactly one of ``path``, ``host`` or
-    ``socket_path``; a missing file or a file that is not a commit database is an error
-    naming it (the editor never creates a file)."""
+                  socket_path: str | None = None) -> tuple[CommitDatabase, str, Callable[[], CommitDatabase]]:
+    """The database to edit, the page title, and how to open a second connection to it.
+    Exactly one of ``path``, ``host`` or ``socket_path``; a missing file or a file that is not
+    a commit database is an error naming it (the editor never creates a file)."""
     given = [x for x in (path, host, socket_path) if x]
     if len(given) != 1:
         raise ValidationError("give one DATABASE file, or --host/--port, or --socket-path")
     if host:
-        return CommitDatabase.connect(host, port), f"{host}:{port}"
+        return CommitDatabase.connect(host, port), f"{host}:{port}", lambda: CommitDatabase.connect(host, port)
     if socket_path:
-        return CommitDatabase.connect_local(socket_path), socket_path
+        return CommitDatabase.connect_local(socket_path), socket_path, lambda: CommitDatabase.connect_local(socket_path)
     assert path is not None
     if not os.path.exists(path):
         raise IncompatibleDatabaseError(f"No such file {path!r}")
     if not CommitDatabase.is_compatible(path):
         raise IncompatibleDatabaseError(f"{path!r} is not a commit database")
-    return CommitDatabase.open(path), os.path.basename(path)
+    return CommitDatabase.open(path), os.path.basename(path), lambda: CommitDatabase.open(path, readonly=True)
 
 
 def bind(port: int) -> socket.socket:
@@ -44,26 +44,26 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
-def make_server(db: CommitDatabase, title: str, sock: socket.socket) -> Any:
-    """A uvicorn server for the editor of ``db`` on ``sock`` (not started)."""
+def make_server(db: CommitDatabase, title: str, reopen: Callable[[], CommitDatabase] | None = None) -> Any:
+    """A uvicorn server for the editor of ``db`` (not started: ``run(sockets=[...])``)."""
     import uvicorn
 
     from commitdb.editor.app import create_app
     from commitdb.editor.session import EditorSession
 
-    app = create_app(EditorSession(db, title))
+    app = create_app(EditorSession(db, title, reopen))
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2,
                             ws="none")
     return uvicorn.Server(config)
 
 
 def run_editor(db: CommitDatabase, title: str, port: int = DEFAULT_HTTP_PORT,
-               announce: Callable[[str], None] = print) -> None:
+               announce: Callable[[str], None] = print, reopen: Callable[[], CommitDatabase] | None = None) -> None:
     """Serve the editor of ``db`` until interrupted; closes ``db`` at the end."""
     sock = bind(port)
     url = f"http://{EDITOR_HOST}:{sock.getsockname()[1]}/"
     try:
-        server = make_server(db, title, sock)
+        server = make_server(db, title, reopen)
         announce(f"commitdb editor on {title}: open {url}  (Ctrl+C stops it)")
         server.run(sockets=[sock])
     finally:
@@ -79,5 +79,5 @@ def launch(database: str | None, host: str | None, port: int | str, socket_path:
         import uvicorn  # noqa: F401
     except ImportError:
         raise ImportError("the editor needs its web stack: pip install 'commitdb[editor]'") from None
-    db, title = open_database(database, host, port, socket_path)
-    run_editor(db, title, http_port, announce)
+    db, title, reopen = open_database(database, host, port, socket_path)
+    run_editor(db, title, http_port, announce, reopen)

@@ -14,6 +14,7 @@ from typing import Any
 from commitdb.database import CommitDatabase
 from commitdb.dsm import DSMDefinitions
 from commitdb.editor import documents
+from commitdb.editor.flags import StateFlags
 from commitdb.editor.graph import MERGE, TOGGLES, TYPE_NAMES, ZERO_ID, GraphLayout, layout, topological_rows
 from commitdb.errors import CommitDBError, NotAHeadError, NotMergeableError, ValidationError
 from commitdb.store import CommitStore
@@ -48,7 +49,10 @@ def iso_time(ts: float) -> str:
 class EditorSession:
     """The state behind one editor page (or several pages on the same database)."""
 
-    def __init__(self, db: CommitDatabase, title: str) -> None:
+    def __init__(self, db: CommitDatabase, title: str,
+                 reopen: Callable[[], CommitDatabase] | None = None) -> None:
+        """``reopen`` opens another (read-only) connection to the same database, for work that
+        must not hold the session (see flags.py); without it that work runs in the request."""
         self.db = db
         self.title = title
         self.lock = threading.RLock()
@@ -62,8 +66,8 @@ class EditorSession:
         self._layout_token: Any = None
         self._layouts_built = 0
         self._heads: set[bytes] = set()
-        self._enabled: tuple[Any, dict[bytes, bool], dict[bytes, int]] | None = None
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._flags = StateFlags(reopen, lambda: self.emit({"kind": "flags"}))
 
     # --- change tracking ---------------------------------------------------------------------
     def change_token(self) -> tuple[int, int]:
@@ -112,23 +116,14 @@ class EditorSession:
         oldest_first = reversed(topological_rows(list(new.values())))
         return all(graph.extend(new[cid]) for cid in oldest_first)
 
+    def _flags_key(self) -> tuple[bytes, int]:
+        # The flags at a commit never change (its ancestry is immutable) unless commits were
+        # deleted, which lays the graph out again.
+        return self.store.state().raw_commit_id(), self._layouts_built
+
     def _enabled_map(self) -> dict[bytes, bool]:
         """Commit -> enabled, for the commits of the current state's linearisation."""
-        state = self.store.state()
-        # The flags of a commit never change (its ancestry is immutable) unless commits were
-        # deleted, which lays the graph out again.
-        key = (state.raw_commit_id(), self._layouts_built)
-        if self._enabled is None or self._enabled[0] != key:
-            flags = {action.header().id: action.enabled() for action in state.eval_actions()}
-            order = {c: i + 1 for i, c in enumerate(state.linearization())}
-            self._enabled = (key, flags, order)
-        return self._enabled[1]
-
-    def _order(self, commit_id: bytes) -> int | None:
-        """The evaluation-order number of a commit in the current state (None outside it)."""
-        self._enabled_map()
-        assert self._enabled is not None
-        return self._enabled[2].get(commit_id)
+        return self._flags.get(self._flags_key(), self.store.state())[0]
 
     # --- overview ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -168,19 +163,21 @@ class EditorSession:
         limit = min(limit, MAX_PAGE)
         with self.lock:
             graph = self._graph()
-            enabled = self._enabled_map()
+            flags = self._flags.peek(self._flags_key(), self.store.state())
+            enabled, order = flags if flags is not None else (None, {})
             heads = {h.bytes_value() for h in self.db.head_commit_ids()}
             rows = []
             for r in range(offset, min(offset + limit, len(graph))):
                 cid = graph.commit_at(r)
                 h = self.db.commit_header(ValueCommitId(cid))
-                flag = enabled.get(cid)
+                flag = None if enabled is None else enabled.get(cid)
                 rows.append({
                     "row": r, "id": cid.hex(), "type": TYPE_NAMES.get(h.type_code, "?"), "label": h.label(),
                     "time": iso_time(h.ts), "lane": graph.lane_at(r), "after": graph.lanes_after(r),
                     "parent_row": graph.row_of(h.parent), "target_row": graph.row_of(h.target),
-                    "head": cid in heads, "order": self._order(cid),
-                    "state": "outside" if flag is None else "enabled" if flag else "disabled",
+                    "head": cid in heads, "order": order.get(cid),
+                    "state": "pending" if enabled is None else "outside" if flag is None
+                    else "enabled" if flag else "disabled",
                 })
             return {"total": len(graph), "width": graph.width, "offset": offset, "rows": rows}
 

@@ -152,7 +152,7 @@ function drawRows(first, last, rows) {
   for (let r = first; r <= last; r++) {
     const row = rows.get(r);
     if (!row) continue;
-    const grey = row.state !== "enabled";
+    const grey = row.state === "disabled" || row.state === "outside";
     const isCurrent = S.status && row.id === S.status.current;
     const c = document.createElementNS(svgNS, "circle");
     c.setAttribute("cx", x(row.lane)); c.setAttribute("cy", y(r)); c.setAttribute("r", isCurrent ? 6 : 4.5);
@@ -559,6 +559,7 @@ function listen() {
   events.onmessage = (message) => {
     const event = JSON.parse(message.data);
     if (event.kind === "changed") act(refresh);
+    else if (event.kind === "flags") { S.pages.clear(); act(renderGraph); }
     else if (event.kind === "sync_progress") { $("sync-progress").max = Math.max(1, event.total); $("sync-progress").value = event.done; }
     else if (event.kind === "sync_log") { $("sync-log").append(logItem(event)); }
     else if (event.kind === "live_stopped") { showError("live mode stopped: " + event.error); act(renderSync); }
