@@ -214,7 +214,10 @@ def test_the_graph_does_not_wait_for_the_flags_a_worker_computes_them(tmp_path: 
         session.select(second["rows"][1]["id"])  # another state: pending again until computed
         third = session.graph_page(0, 10)
         assert [r["state"] for r in third["rows"]] == ["pending", "pending"]
-        # the actions panel needs the flags to act: it computes them rather than wait
+        assert session.actions(0, 10)["pending"] is True  # the actions panel waits for them too
+        deadline = time.monotonic() + 10
+        while events.count({"kind": "flags"}) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert [a["enabled"] for a in session.actions(0, 10)["actions"]] == [True]
         assert [r["state"] for r in session.graph_page(0, 10)["rows"]] == ["outside", "enabled"]
     finally:

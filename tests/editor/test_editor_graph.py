@@ -108,3 +108,28 @@ def test_a_history_grown_on_top_stays_drawable(seed: int) -> None:
     check_drawable(g, headers)
     assert g.extend(headers[10])  # already laid out: nothing to do
     assert not g.extend(H(cid(10_000), cid(9_999)))  # its parent is unknown
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ancestry_from_the_layout(seed: int) -> None:
+    headers = random_history(seed, 200)
+    by_id = {h.id: h for h in headers}
+    g = layout(headers[:120])
+    for h in headers[120:]:
+        g.extend(h)
+
+    def ancestors(c: bytes) -> set[bytes]:
+        found, stack = set(), [c]
+        while stack:
+            h = by_id[stack.pop()]
+            for d in [h.parent] + ([h.target] if h.type_code == MERGE else []):
+                if d != ZERO_ID and d not in found:
+                    found.add(d)
+                    stack.append(d)
+        return found
+
+    rnd = random.Random(seed)
+    for _ in range(200):
+        a, d = rnd.choice(headers).id, rnd.choice(headers).id
+        assert g.is_ancestor(a, d) == (a in ancestors(d))
+    assert not g.is_ancestor(cid(1), cid(10_000))

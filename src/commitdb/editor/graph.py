@@ -35,6 +35,7 @@ class GraphLayout:
     index_of: dict[bytes, int] = field(default_factory=dict)
     lane: list[int] = field(default_factory=list)
     below: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
+    deps: list[tuple[int, ...]] = field(default_factory=list)  # indexes of the parent and a merge's target
     width: int = 0
 
     def __len__(self) -> int:
@@ -49,6 +50,23 @@ class GraphLayout:
 
     def lane_at(self, row: int) -> int:
         return self.lane[len(self.ids) - 1 - row]
+
+    def is_ancestor(self, ancestor: bytes, descendant: bytes) -> bool:
+        """Whether ``ancestor`` is reached from ``descendant`` through parents and merge targets
+        (a commit is not its own ancestor). A dependency always has a smaller index, so the walk
+        never goes below the ancestor's index."""
+        low, start = self.index_of.get(ancestor), self.index_of.get(descendant)
+        if low is None or start is None or low >= start:
+            return False
+        seen, stack = {start}, [start]
+        while stack:
+            for d in self.deps[stack.pop()]:
+                if d == low:
+                    return True
+                if d > low and d not in seen:
+                    seen.add(d)
+                    stack.append(d)
+        return False
 
     def lanes_after(self, row: int) -> list[tuple[int, int]]:
         """The band under display row ``row``: (lane, display row the edge goes down to)."""
@@ -78,6 +96,7 @@ class GraphLayout:
         self.index_of[header.id] = top
         self.lane.append(edges[0][0] if edges else 0)
         self.below.append(tuple(edges))
+        self.deps.append(tuple(start for _, start in edges))
         self.width = max([self.width, self.lane[-1] + 1] + [lane + 1 for lane, _ in edges])
         return True
 
@@ -98,19 +117,23 @@ class GraphLayout:
 def topological_rows(headers: list[Any]) -> list[bytes]:
     """Commit ids newest first: ordered by timestamp, but never above a commit that depends on
     them (its parent, and a merge's target), whatever the clocks said."""
-    deps: dict[bytes, list[bytes]] = {}
-    waiting: dict[bytes, int] = {}
-    dependents: dict[bytes, list[bytes]] = {}
     known = {h.id for h in headers}
-    key: dict[bytes, tuple[float, int]] = {}
-    for i, h in enumerate(headers):
-        needed = [d for d in ((h.parent, h.target) if h.type_code == MERGE else (h.parent,))
-                  if d != ZERO_ID and d in known]
-        deps[h.id] = needed
-        waiting[h.id] = len(needed)
-        for d in needed:
-            dependents.setdefault(d, []).append(h.id)
-        key[h.id] = (h.ts, i)
+    deps = {h.id: [d for d in _deps(h) if d != ZERO_ID and d in known] for h in headers}
+    by_time = sorted(range(len(headers)), key=lambda i: (headers[i].ts, i))
+    placed: set[bytes] = set()
+    for i in by_time:
+        cid = headers[i].id
+        if any(d not in placed for d in deps[cid]):
+            break
+        placed.add(cid)
+    else:  # the usual case: the clocks already put every commit after what it depends on
+        return [headers[i].id for i in reversed(by_time)]
+    waiting = {c: len(d) for c, d in deps.items()}
+    dependents: dict[bytes, list[bytes]] = {}
+    for c, ds in deps.items():
+        for d in ds:
+            dependents.setdefault(d, []).append(c)
+    key = {h.id: (h.ts, i) for i, h in enumerate(headers)}
     ready = [(key[c], c) for c, n in waiting.items() if n == 0]
     heapq.heapify(ready)
     order: list[bytes] = []
@@ -133,31 +156,42 @@ def layout(headers: list[Any]) -> GraphLayout:
     row_of = {c: r for r, c in enumerate(rows)}
     last = len(rows) - 1
     waiting_lanes: list[int | None] = []  # lane -> the row it waits for
+    lanes_waiting: dict[int, list[int]] = {}  # row -> the lanes waiting for it
     lanes: list[int] = []
     bands: list[tuple[tuple[int, int], ...]] = []
     width = 0
     for r, c in enumerate(rows):
         h = by_id[c]
-        mine = [i for i, w in enumerate(waiting_lanes) if w == r]
+        mine = lanes_waiting.pop(r, None)
         if mine:
-            lane = mine[0]
-            for i in mine[1:]:
+            lane = min(mine)
+            for i in mine:
                 waiting_lanes[i] = None
         else:
             lane = _free_lane(waiting_lanes)
         lanes.append(lane)
-        waiting_lanes[lane] = row_of.get(h.parent)
+        parent_row = row_of.get(h.parent)
+        waiting_lanes[lane] = parent_row
+        if parent_row is not None:
+            lanes_waiting.setdefault(parent_row, []).append(lane)
         if h.type_code == MERGE:
             target_row = row_of.get(h.target)
-            if target_row is not None and target_row not in waiting_lanes:
-                waiting_lanes[_free_lane(waiting_lanes)] = target_row
+            if target_row is not None and target_row not in lanes_waiting:
+                free = _free_lane(waiting_lanes)
+                waiting_lanes[free] = target_row
+                lanes_waiting[target_row] = [free]
         while waiting_lanes and waiting_lanes[-1] is None:
             waiting_lanes.pop()
         width = max(width, len(waiting_lanes), lane + 1)
         bands.append(tuple((i, last - w) for i, w in enumerate(waiting_lanes) if w is not None))
     ids = rows[::-1]
-    return GraphLayout(ids=ids, index_of={c: i for i, c in enumerate(ids)}, lane=lanes[::-1], below=bands[::-1],
-                       width=width)
+    index_of = {c: i for i, c in enumerate(ids)}
+    deps = [tuple(index_of[d] for d in _deps(by_id[c]) if d in index_of) for c in ids]
+    return GraphLayout(ids=ids, index_of=index_of, lane=lanes[::-1], below=bands[::-1], deps=deps, width=width)
+
+
+def _deps(h: Any) -> tuple[bytes, ...]:
+    return (h.parent, h.target) if h.type_code == MERGE else (h.parent,)
 
 
 def _free_lane(waiting_lanes: list[int | None]) -> int:

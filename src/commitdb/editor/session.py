@@ -22,6 +22,7 @@ from commitdb.values import ValueCommitId
 
 MAX_PAGE = 2000  # rows of the graph, actions or trace in one answer
 INCREMENTAL_LIMIT = 5000  # more new commits than this: lay the whole history out again
+DIFF_COMMITS = 200  # commits of a merge the diff looks at
 ZERO = "0" * 40
 
 
@@ -90,8 +91,9 @@ class EditorSession:
             return self._layout
         heads = {h.bytes_value() for h in self.db.head_commit_ids()}
         if self._layout is None or not self._extend(self._layout, heads):
-            headers = [self.db.commit_header(c) for c in self.db.commit_ids()]
-            self._layout = layout(headers)
+            # The facade's whole-history DAG (engine_dag, the engine's own source): one pass
+            # over the stored headers, where a commit_header() call per commit costs 3x more.
+            self._layout = layout(list(self.db.engine_dag().headers.values()))
             self._layouts_built += 1
         self._layout_token, self._heads = token, heads
         return self._layout
@@ -144,7 +146,8 @@ class EditorSession:
         current = self.store.state().commit_id()
         if self.marked is None or current == ValueCommitId() or self.marked == current:
             return False
-        return self.db.is_mergeable(current, self.marked)
+        graph, a, b = self._graph(), current.bytes_value(), self.marked.bytes_value()
+        return not graph.is_ancestor(a, b) and not graph.is_ancestor(b, a)
 
     def info(self) -> dict[str, Any]:
         with self.lock:
@@ -265,10 +268,10 @@ class EditorSession:
             current = self.store.state().commit_id()
             if current == ValueCommitId():
                 raise ValidationError("the database has no commit")
-            flag = self._enabled_map().get(target.bytes_value())
-            if flag is None:
+            if target != current and not self._graph().is_ancestor(target.bytes_value(), current.bytes_value()):
                 raise ValidationError(f"commit {commit} is not in the current state: select a descendant first")
-            enable = (not flag) if enable is None else enable
+            if enable is None:  # the opposite of its flag (which may take long to know)
+                enable = not self._enabled_map().get(target.bytes_value(), True)
             label = self.db.commit_header(target).label()
             if enable:
                 made = self.db.enable_commit(f"Enable [{label}]", current, target)
@@ -384,17 +387,27 @@ class EditorSession:
 
     # --- panels --------------------------------------------------------------------------------
     def actions(self, offset: int, limit: int) -> dict[str, Any]:
-        """The current state's linearisation, newest first, with each commit's flag."""
+        """The current state's linearisation, newest first, with each commit's flag; ``pending``
+        while they are being computed (the page is told when they are ready)."""
         with self.lock:
-            state = self.store.state()
-            lin = state.linearization()
+            lin = self._linearisation()
+            if lin is None:
+                return {"pending": True, "total": None, "offset": offset, "actions": []}
             enabled = self._enabled_map()
             page = []
             for i in range(len(lin) - 1 - offset, max(len(lin) - 1 - offset - min(limit, MAX_PAGE), -1), -1):
                 h = self.db.commit_header(ValueCommitId(lin[i]))
                 page.append({"id": h.id.hex(), "label": h.label(), "type": TYPE_NAMES.get(h.type_code, "?"),
                              "enabled": enabled.get(h.id, True), "order": i + 1})
-            return {"total": len(lin), "offset": offset, "actions": page}
+            return {"pending": False, "total": len(lin), "offset": offset, "actions": page}
+
+    def _linearisation(self) -> list[bytes] | None:
+        """The current state's linearisation from its flags, or None while they are computed."""
+        flags = self._flags.peek(self._flags_key(), self.store.state())
+        if flags is None:
+            return None
+        order = flags[1]
+        return sorted(order, key=order.__getitem__)
 
     def program(self, commit: Any, trace: bool, offset: int = 0, limit: int = 500) -> dict[str, Any]:
         """The opcodes of ``commit``, or (``trace``) of every commit of the current state's
@@ -402,7 +415,9 @@ class EditorSession:
         with self.lock:
             definitions = self.db.definitions()
             if trace:
-                lin = self.store.state().linearization()
+                lin = self._linearisation()
+                if lin is None:
+                    return {"trace": True, "pending": True, "offset": offset, "opcodes": []}
                 enabled = self._enabled_map()
                 rows: list[dict[str, Any]] = []
                 for i, cid in enumerate(lin):
@@ -424,12 +439,11 @@ class EditorSession:
             definitions = self.db.definitions()
             after_state = self.db.state(cid)
             before_state = self.db.state(h.parent_commit_id())
-            before_lin = set(before_state.linearization())
-            brought = [c for c in after_state.linearization() if c not in before_lin]
-            if h.type_code in TOGGLES:
-                brought.append(h.target)
+            brought = [h.id] if h.type_code not in TOGGLES else [h.target]
+            if h.type_code == MERGE:
+                brought = self._brought_in(h)
             docs: dict[tuple[str, str], Any] = {}
-            for c in brought[-200:]:
+            for c in brought:
                 for op in self.db.commit(ValueCommitId(c)).program() or ():
                     attachment = definitions.attachment_by_rid(op.attachment_runtime_id().bytes_value())
                     if attachment is not None:
@@ -448,6 +462,24 @@ class EditorSession:
                     changes.append({"attachment": attachment.name(), "attachment_id": aid, "key": key_text,
                                     "rows": rows})
             return {"commit": commit, "parent": h.parent.hex(), "documents": changes}
+
+    def _brought_in(self, merge: Any) -> list[bytes]:
+        """The commits a merge brings in (its target and the target's ancestors that are not
+        ancestors of its parent), oldest first, at most DIFF_COMMITS of them."""
+        graph = self._graph()
+        found, stack, seen = [], [merge.target], {merge.target}
+        while stack and len(found) < DIFF_COMMITS:
+            c = stack.pop()
+            if c == merge.parent or graph.is_ancestor(c, merge.parent):
+                continue
+            found.append(c)
+            index = graph.index_of[c]
+            for d in graph.deps[index]:
+                dep = graph.ids[d]
+                if dep not in seen:
+                    seen.add(dep)
+                    stack.append(dep)
+        return sorted(found, key=graph.index_of.__getitem__)
 
     def blobs(self) -> dict[str, Any]:
         with self.lock:

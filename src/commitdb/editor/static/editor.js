@@ -213,7 +213,12 @@ $("btn-merge-heads").onclick = () => act(() => write("/api/merge-heads"));
 $("btn-undo").onclick = () => act(() => write("/api/undo"));
 $("btn-redo").onclick = () => act(() => write("/api/redo"));
 $("btn-merge-marked").onclick = () => act(() => write("/api/merge-marked"));
-$("btn-toggle-marked").onclick = () => act(() => write("/api/toggle", { commit: S.status.marked }));
+$("btn-toggle-marked").onclick = () => act(async () => {
+  const { row } = await api("/api/graph/row?commit=" + S.status.marked);
+  const state = (await rowData(row) || {}).state;
+  const enable = state === "disabled" ? true : state === "enabled" ? false : undefined;
+  await write("/api/toggle", { commit: S.status.marked, enable });
+});
 $("btn-delete").onclick = () => act(async () => {
   if (await confirmDialog(`Delete the head ${short(S.status.current)}? This removes the commit from the database.`))
     await write("/api/delete-head", { commit: S.status.current });
@@ -471,6 +476,7 @@ async function renderTab() {
 }
 async function renderActions() {
   const data = await api(`/api/actions?offset=0&limit=${S.actionsShown}`);
+  if (data.pending) { $("actions").replaceChildren(el("div", { class: "hint", text: "computing which commits are enabled…" })); return; }
   $("actions").replaceChildren(...data.actions.map((a) => el("div", { class: "action" + (a.enabled ? "" : " off"), "data-testid": "action", "data-commit": a.id },
     el("button", { class: "eye", title: a.enabled ? "disable" : "enable", "data-testid": "action-toggle",
       onclick: () => act(() => write("/api/toggle", { commit: a.id, enable: !a.enabled })) }, a.enabled ? "👁" : "—"),
@@ -483,6 +489,7 @@ async function renderProgram() {
   const trace = $("program-trace").checked;
   if (!trace && !S.status.current) return;
   const data = await api(trace ? "/api/program?trace=1&limit=1000" : "/api/program?commit=" + S.status.current);
+  if (data.pending) { $("program").replaceChildren(); $("program-value").textContent = "computing the state's linearisation…"; return; }
   $("program-value").textContent = data.opcodes.length ? "select an opcode to see its operand" : "no opcode (a merge, enable or disable commit)";
   $("program").replaceChildren(...data.opcodes.map((op, i) => {
     const tr = el("tr", { class: op.enabled ? "" : "off", "data-testid": "opcode" },
@@ -559,7 +566,7 @@ function listen() {
   events.onmessage = (message) => {
     const event = JSON.parse(message.data);
     if (event.kind === "changed") act(refresh);
-    else if (event.kind === "flags") { S.pages.clear(); act(renderGraph); }
+    else if (event.kind === "flags") { S.pages.clear(); act(async () => { await renderGraph(); await renderHeaders(); await renderTab(); }); }
     else if (event.kind === "sync_progress") { $("sync-progress").max = Math.max(1, event.total); $("sync-progress").value = event.done; }
     else if (event.kind === "sync_log") { $("sync-log").append(logItem(event)); }
     else if (event.kind === "live_stopped") { showError("live mode stopped: " + event.error); act(renderSync); }
