@@ -2,7 +2,8 @@
 
 Builds (once, cached in the temp directory) an example database of N commits — a chain with a
 side branch merged back every 100 commits — serves its editor, and drives Chromium:
-(a) the server's first answer (the lane layout of the whole history, built once);
+(a) the server's first answer (the lane layout of the whole history, built once; a fresh
+    editor's first page load costs this plus (b));
 (b) page load: navigation until the first rows of the graph are drawn; then until the rows show
     which commits are enabled in the current state (computed by a worker, see flags.py);
 (c) scroll render: jumping to the middle of the history until that page is drawn;
@@ -71,6 +72,9 @@ def measure(path: Path) -> dict[str, float]:
                           reopen=lambda: CommitDatabase.open(str(path), readonly=True))
     result: dict[str, float] = {}
     try:
+        import logging
+
+        logging.getLogger("commitdb.editor").setLevel(logging.CRITICAL)  # the flags worker's failure is reported below
         t = time.perf_counter()
         status = editor.get("/api/status")
         result["server_first_layout_s"] = time.perf_counter() - t
@@ -85,9 +89,12 @@ def measure(path: Path) -> dict[str, float]:
             page.goto(editor.url)
             page.wait_for_selector("[data-testid=commit-row][data-row='0']")
             result["page_load_s"] = time.perf_counter() - t
-            page.wait_for_selector("[data-testid=commit-row][data-row='0']:not([data-state=pending])",
-                                   timeout=300_000)
-            result["flags_shown_s"] = time.perf_counter() - t
+            try:
+                page.wait_for_selector("[data-testid=commit-row][data-row='0']:not([data-state=pending])",
+                                       timeout=120_000)
+                result["flags_shown_s"] = time.perf_counter() - t
+            except Exception as error:  # the engine's answer never came: say so, measure the rest
+                print(f"  enabled flags not shown: {type(error).__name__}")
             middle = status["commits"] // 2
             t = time.perf_counter()
             page.evaluate(f"document.getElementById('graph').scrollTop = {middle} * 22")
@@ -100,7 +107,13 @@ def measure(path: Path) -> dict[str, float]:
             # (its start-up dominates), so both are reported: from launching the writer, and
             # from the writer's exit (the page may show the commit before the writer has exited).
             t = time.perf_counter()
-            commit_in_another_process(path, "bench")
+            try:
+                # (a fresh process reading the last state of a history with a thousand merges
+                # recurses deeply in the engine's read path: give the writer a deep stack)
+                commit_in_another_process(path, "bench", recursion_limit=100_000)
+            except Exception as error:
+                print(f"  the writer process failed ({type(error).__name__}): no live figure")
+                return result
             written = time.perf_counter()
             page.get_by_text("From another process", exact=True).wait_for(timeout=30000)
             shown = time.perf_counter()

@@ -118,12 +118,14 @@ class ServedDatabase:
             self.proc.wait(timeout=20)
 
 
-def commit_in_another_process(path: Path, nickname: str) -> None:
+def commit_in_another_process(path: Path, nickname: str, recursion_limit: int = 1000) -> None:
     """Rename Alice to ``nickname`` from a separate Python process writing the file."""
     import subprocess
     import sys
 
     code = f"""
+import sys
+sys.setrecursionlimit({recursion_limit})
 from commitdb import CommitDatabase, CommitMutableState
 from commitdb.examples_db import load_model, ALICE
 from commitdb.values import ValueUUId
