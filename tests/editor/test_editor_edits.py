@@ -192,6 +192,7 @@ def test_new_commits_extend_the_graph_and_a_deletion_lays_it_out_again(session: 
 
 
 def test_the_graph_does_not_wait_for_the_flags_a_worker_computes_them(tmp_path: Any) -> None:
+    import threading
     import time
 
     from editor_support import example_database
@@ -199,26 +200,36 @@ def test_the_graph_does_not_wait_for_the_flags_a_worker_computes_them(tmp_path: 
     from commitdb import CommitDatabase
 
     path = str(example_database(tmp_path / "example.cdb"))
+    gate = threading.Event()  # holds the worker back: what the page sees meanwhile is checked
+
+    def reopen() -> CommitDatabase:
+        assert gate.wait(10)
+        return CommitDatabase.open(path, readonly=True)
+
     events: list[dict[str, Any]] = []
-    session = EditorSession(CommitDatabase.open(path), "example.cdb",
-                            lambda: CommitDatabase.open(path, readonly=True))
+    session = EditorSession(CommitDatabase.open(path), "example.cdb", reopen)
     session.listeners.append(events.append)
+
+    def release_and_wait(count: int) -> None:
+        gate.set()
+        deadline = time.monotonic() + 10
+        while events.count({"kind": "flags"}) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        gate.clear()
+
     try:
         first = session.graph_page(0, 10)
         assert [r["state"] for r in first["rows"]] == ["pending", "pending"]
-        deadline = time.monotonic() + 10
-        while {"kind": "flags"} not in events and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert session.actions(0, 10)["pending"] is True  # the actions panel waits for them too
+        assert session.program(None, trace=True)["pending"] is True
+        release_and_wait(1)
         second = session.graph_page(0, 10)
         assert [(r["state"], r["order"]) for r in second["rows"]] == [("enabled", 2), ("enabled", 1)]
+        assert [a["label"] for a in session.actions(0, 10)["actions"]] == ["Rename", "Add Alice"]
         session.select(second["rows"][1]["id"])  # another state: pending again until computed
-        third = session.graph_page(0, 10)
-        assert [r["state"] for r in third["rows"]] == ["pending", "pending"]
-        assert session.actions(0, 10)["pending"] is True  # the actions panel waits for them too
-        deadline = time.monotonic() + 10
-        while events.count({"kind": "flags"}) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert [a["enabled"] for a in session.actions(0, 10)["actions"]] == [True]
+        assert [r["state"] for r in session.graph_page(0, 10)["rows"]] == ["pending", "pending"]
+        release_and_wait(2)
         assert [r["state"] for r in session.graph_page(0, 10)["rows"]] == ["outside", "enabled"]
     finally:
+        gate.set()
         session.db.close()

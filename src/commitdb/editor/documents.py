@@ -303,10 +303,12 @@ def apply_edit(mutating: Any, definitions: Any, request: dict[str, Any]) -> str:
     value = request.get("value")
     if op == "update":
         if t is None:
-            # Inside a variant or an any: the holder chooses the alternative (or deduces the
-            # type) from the plain value, and refuses one that fits nothing.
-            mutating.update(attachment, key, path, value)
-            return f"Set {_short(mutating_value(mutating, attachment, key, path))}"
+            # Inside a variant or an any the written value must carry its type: it keeps the
+            # type the holder holds now (resetting the holder changes it).
+            held = _current(mutating, attachment, key, path)
+            new = _load(value, held.type(), definitions, "value")
+            mutating.update(attachment, key, path, new)
+            return f"Set {_short(new)}"
         new = _load(value, t, definitions, "value")
         mutating.update(attachment, key, path, new)
         comps = path.components()
@@ -347,11 +349,6 @@ def apply_edit(mutating: Any, definitions: Any, request: dict[str, Any]) -> str:
         mutating.update(attachment, key, path, ValueAny(Value.create(ANY_TYPES[name])))
         return f"Reset an Any To {name}"
     raise ValidationError(f"unknown edit operation {op!r}")
-
-
-def mutating_value(mutating: Any, attachment: Any, key: Any, path: Path) -> Value:
-    """The value at ``path`` as the mutable state now holds it."""
-    return _current(mutating, attachment, key, path)
 
 
 def _short(value: Value) -> str:

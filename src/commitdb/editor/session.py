@@ -331,6 +331,8 @@ class EditorSession:
 
     def undo(self) -> str:
         with self.lock:
+            if not self.store.can_undo():
+                raise ValidationError("nothing to undo")
             made = self.store.undo()
             self.redo_labels.append(self.undo_labels.pop())
             self.wrote()
@@ -338,6 +340,8 @@ class EditorSession:
 
     def redo(self) -> str:
         with self.lock:
+            if not self.store.can_redo():
+                raise ValidationError("nothing to redo")
             made = self.store.redo()
             self.undo_labels.append(self.redo_labels.pop())
             self.wrote()
@@ -445,10 +449,11 @@ class EditorSession:
             docs: dict[tuple[str, str], Any] = {}
             for c in brought:
                 for op in self.db.commit(ValueCommitId(c)).program() or ():
-                    attachment = definitions.attachment_by_rid(op.attachment_runtime_id().bytes_value())
+                    key = op.key()
+                    attachment = definitions.attachment_by_rid(key.attachment_runtime_id().bytes_value())
                     if attachment is not None:
                         docs[(documents.attachment_id(attachment),
-                              f"{op.instance_id()}:{op.concept_runtime_id()}")] = attachment
+                              f"{key.instance_id()}:{key.concept_runtime_id()}")] = attachment
             changes = []
             for (aid, key_text), attachment in docs.items():
                 key = documents.parse_key(attachment, definitions, key_text)
@@ -523,13 +528,17 @@ def _flat(state: Any, attachment: Any, key: Any) -> dict[str, str]:
 
 
 def _opcode_row(op: Any, definitions: Any, commit: str, enabled: bool, order: int | None) -> dict[str, Any]:
-    attachment = definitions.attachment_by_rid(op.attachment_runtime_id().bytes_value())
-    value = op.value()
+    key = op.key()
+    attachment = definitions.attachment_by_rid(key.attachment_runtime_id().bytes_value())
+    # Each opcode kind carries only its own operands (a path, a value, positions).
+    value = op.value() if hasattr(op, "value") else None
     text = "" if value is None else value.representation()
+
+    def operand(name: str) -> str:
+        return str(getattr(op, name)()) if hasattr(op, name) else ""
+
     return {"commit": commit, "order": order, "enabled": enabled, "opcode": op.type(),
-            "attachment": attachment.identifier() if attachment is not None else str(op.attachment_runtime_id()),
-            "concept": str(op.concept_runtime_id()), "instance": str(op.instance_id()),
-            "path": "" if op.path() is None else str(op.path()),
-            "position": "" if op.position() is None else str(op.position()),
-            "before": "" if op.before_position() is None else str(op.before_position()),
+            "attachment": attachment.identifier() if attachment is not None else str(key.attachment_runtime_id()),
+            "concept": str(key.concept_runtime_id()), "instance": str(key.instance_id()),
+            "path": operand("path"), "position": operand("position"), "before": operand("before_position"),
             "value": text if len(text) <= 2000 else text[:2000] + "..."}
