@@ -42,8 +42,13 @@ def test_cdbe_names_a_missing_file_and_a_file_that_is_not_a_database(tmp_path: P
 
 
 def test_commitdb_editor_errors() -> None:
+    from commitdb.cli.main import exit_code_for
+    from commitdb.errors import IncompatibleDatabaseError
+
     result = CliRunner().invoke(cli, ["editor", "/nonexistent/x.cdb"])
-    assert result.exit_code == 1 and "error: No such file" in result.output
+    # the commitdb command's exit code for "not a database" (tools/cdbe.py exits 1, as the reference)
+    assert result.exit_code == exit_code_for(IncompatibleDatabaseError("x"))
+    assert "error: No such file" in result.output
     result = CliRunner().invoke(cli, ["editor"])
     assert result.exit_code == 1 and "error: give one DATABASE file" in result.output
 
