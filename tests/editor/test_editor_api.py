@@ -332,3 +332,13 @@ def test_live_mode_syncs_with_the_source_and_stops_on_an_error(editor: EditorThr
                                     "source": {"kind": "host", "host": "127.0.0.1", "port": 1}})
     assert wait_for(lambda: not editor.get("/api/live")["running"])
     assert "live mode stopped" in editor.get("/api/live")["log"][-1]["text"]
+
+
+def test_a_merge_is_enabled_in_its_own_state(editor: EditorThread) -> None:
+    top, old = (r["id"] for r in editor.get("/api/graph")["rows"])
+    editor.post("/api/select", {"commit": old})
+    rename(editor, "mia", branch=True)
+    merged = editor.post("/api/merge-heads")["merged"]
+    rows = {r["id"]: r for r in editor.get("/api/graph")["rows"]}
+    assert rows[merged]["type"] == "Merge" and rows[merged]["state"] == "enabled"
+    assert rows[merged]["order"] == len(rows) and rows[top]["state"] == "enabled"

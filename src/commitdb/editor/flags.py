@@ -25,8 +25,10 @@ log = logging.getLogger("commitdb.editor")
 
 def flags_of(state: Any) -> Flags:
     """(commit -> enabled, commit -> evaluation order from 1) for the commits of ``state``."""
-    enabled = {action.header().id: action.enabled() for action in state.eval_actions()}
     order = {c: i + 1 for i, c in enumerate(state.linearization())}
+    # eval_actions may leave out commits that act on no document (a merge): enabled unless said
+    enabled = dict.fromkeys(order, True)
+    enabled.update((action.header().id, action.enabled()) for action in state.eval_actions())
     return enabled, order
 
 
