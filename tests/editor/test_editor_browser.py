@@ -275,3 +275,33 @@ def test_container_operations_through_the_page(browser: Any, make_db: Any) -> No
     finally:
         context.close()
         running.stop()
+
+
+def test_upload_a_blob_keyboard_moves_and_delete_a_head(page: Any, tmp_path: Path) -> None:
+    open_login(page)
+    page.click("[data-testid=instance-attachment][data-name=portrait]")  # adds the portrait document
+    pixels = page.locator("[data-testid=doc-row][data-path='.pixels']")
+    picture = tmp_path / "picture.bin"
+    picture.write_bytes(b"\x00\x01\x02\x03")
+    with page.expect_file_chooser() as chooser:
+        pixels.locator("[data-testid=op-upload]").click()
+    chooser.value.set_files(str(picture))
+    playwright_api.expect(page.locator("[data-testid=commit-row]", has_text="Update pixels To")).to_have_count(1)
+    playwright_api.expect(pixels.locator("[data-testid=doc-value]")).not_to_contain_text("0" * 40)
+    page.click("[data-testid=tab-blobs]")
+    playwright_api.expect(page.locator("[data-testid=blob-stats]")).to_contain_text("1 blobs · 4 bytes")
+    # keyboard: down goes to the parent, up to the first child
+    top = page.locator("[data-testid=commit-row][data-row='0']").get_attribute("data-commit")
+    page.focus("[data-testid=graph]")
+    page.keyboard.press("ArrowDown")
+    playwright_api.expect(page.locator("[data-testid=commit-row].current")).not_to_have_attribute("data-commit", top)
+    page.keyboard.press("ArrowUp")
+    playwright_api.expect(page.locator("[data-testid=commit-row].current")).to_have_attribute("data-commit", top)
+    # delete the head behind a confirmation: cancel keeps it, OK removes it
+    count = page.locator("[data-testid=commit-row]").count()
+    page.click("[data-testid=delete-head]")
+    page.click("[data-testid=confirm-cancel]")
+    assert page.locator("[data-testid=commit-row]").count() == count
+    page.click("[data-testid=delete-head]")
+    page.click("[data-testid=confirm-ok]")
+    playwright_api.expect(page.locator("[data-testid=commit-row]")).to_have_count(count - 1)
