@@ -86,7 +86,10 @@ def test_every_edit_is_one_commit_with_its_label(session: EditorSession) -> None
     assert edit(session, key, "vector_remove", [["field", "history"], ["index", 0]]) == "Remove in Vector"
     assert ".history[2]" not in rows(session, key)
     assert edit(session, key, "set_insert", [["field", "tags"]], value="red") == "Insert in Set"
-    assert edit(session, key, "set_remove", [["field", "tags"], ["element", "red"]]) == "Remove in Set"
+    assert edit(session, key, "set_update", [["field", "tags"], ["element", "red"]], value="blue") == \
+        "Update Element in Set"
+    assert [r["json"] for r in rows(session, key).values() if r["path_text"] == ".tags{}"] == ["blue"]
+    assert edit(session, key, "set_remove", [["field", "tags"], ["element", "blue"]]) == "Remove in Set"
     assert rows(session, key)[".tags"]["display"] == "0 elements"
     assert edit(session, key, "map_add", [["field", "counters"]], map_key="x", value=1) == "Insert a Key"
     assert edit(session, key, "update", [["field", "counters"], ["key", "x"]], value=5) == "Set 5"

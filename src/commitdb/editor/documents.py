@@ -149,7 +149,7 @@ def _walk(value: Value, t: Any, comps: list[Any], text: str, name: str, depth: i
         return
     ops = ["update"] if _is_leaf(t) or isinstance(t, TypeStructure) else []
     if via == "set":
-        ops = ["set_remove"]
+        ops = ["set_update", "set_remove"]
     elif via == "map":
         ops += ["map_remove", "map_rename"]
     elif via == "vector":
@@ -297,8 +297,8 @@ def apply_edit(mutating: Any, definitions: Any, request: dict[str, Any]) -> str:
             raise ValidationError(f"{key_text(key)} already has a {attachment.name()} document")
         mutating.set(attachment, key, attachment.create_document())
         return f"Add {attachment.name()} to {attachment.key_type().element_type()}"
-    if op == "set_remove":
-        return _set_remove(mutating, definitions, attachment, key, request.get("path"))
+    if op in ("set_remove", "set_update"):
+        return _set_element(mutating, definitions, attachment, key, request.get("path"), op, request.get("value"))
     path, t = build_path(attachment.document_type(), request.get("path", []), definitions)
     value = request.get("value")
     if op == "update":
@@ -403,16 +403,25 @@ def _vector_edit(mutating: Any, definitions: Any, attachment: Any, key: Any, pat
     return label
 
 
-def _set_remove(mutating: Any, definitions: Any, attachment: Any, key: Any, comps: Any) -> str:
-    """A set element is addressed by its value: the path ends with ``["element", value]``."""
+def _set_element(mutating: Any, definitions: Any, attachment: Any, key: Any, comps: Any, op: str,
+                 value: Any) -> str:
+    """Remove a set element, or replace it by ``value`` (both in one commit). An element is
+    addressed by its value: the path ends with ``["element", value]``."""
     if not isinstance(comps, list) or not comps or not isinstance(comps[-1], list) or len(comps[-1]) != 2 \
             or comps[-1][0] != "element":
-        raise ValidationError("set_remove needs a path ending with an element of a set")
+        raise ValidationError(f"{op} needs a path ending with an element of a set")
     set_path, set_type = build_path(attachment.document_type(), comps[:-1], definitions)
-    _expect(set_type, TypeSet, "set_remove")
+    _expect(set_type, TypeSet, op)
     element = _load(comps[-1][1], set_type.element_type(), definitions, "element")
+    if op == "set_remove":
+        mutating.subtract_in_set(attachment, key, set_path, [element])
+        return "Remove in Set"
+    new = _load(value, set_type.element_type(), definitions, "element")
+    if new == element:
+        raise ValidationError("the new element is the same as the old one")
     mutating.subtract_in_set(attachment, key, set_path, [element])
-    return "Remove in Set"
+    mutating.union_in_set(attachment, key, set_path, [new])
+    return "Update Element in Set"
 
 
 def _map_edit(mutating: Any, definitions: Any, attachment: Any, key: Any, path: Path, t: Any, op: str,

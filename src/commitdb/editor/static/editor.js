@@ -309,7 +309,7 @@ function docRow(row) {
   const opLabels = {
     optional_clear: "clear", optional_wrap: "set default", vector_append: "append", vector_insert: "insert before",
     vector_remove: "remove", set_insert: "insert", set_remove: "remove", map_add: "add key", map_remove: "remove key",
-    map_rename: "rename key",
+    map_rename: "rename key", set_update: "replace",
     xarray_append: "append", xarray_insert: "insert before", xarray_remove: "remove", variant_reset: "reset to…",
     any_clear: "clear", any_reset: "reset to…",
   };
@@ -399,7 +399,7 @@ function startOp(tr, row, op) {
       form.append(inputs.key);
     }
     inputs.value = el("input", { "data-testid": "op-value", placeholder: "value (JSON)" });
-    const zero = row.element_zero !== undefined ? row.element_zero : row.zero;
+    const zero = op === "set_update" ? row.json : row.element_zero !== undefined ? row.element_zero : row.zero;
     inputs.value.value = JSON.stringify(zero === undefined ? null : zero);
     form.append(inputs.value);
   }
