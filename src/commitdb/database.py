@@ -60,7 +60,7 @@ from commitdb.storage.base import (
     compute_commit_id,
     is_token_codec,
 )
-from commitdb.storage.lanes import Positions
+from commitdb.storage.lanes import covers
 from commitdb.values.scalars import ValueBlob, ValueBlobId, ValueCommitId, ValueUUId
 
 
@@ -534,7 +534,7 @@ class CommitDatabase:
         pa, pd = self._views.placement(a), self._views.placement(d)
         if pa is None or pd is None:
             return False
-        return Positions(self._views.lin_of(*pd)).position(*pa) is not None
+        return covers(self._views.lin_of(*pd), *pa)
 
     def is_mergeable(self, a: Any, b: Any) -> bool:
         a_id, b_id = as_id(a), as_id(b)

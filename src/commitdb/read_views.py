@@ -26,8 +26,8 @@ from commitdb.engine.program import CommitProgram, decode_program, index_entries
 from commitdb.engine.reading import SNAPSHOT_EVERY, ReadPlan, rebuild, rebuild_many
 from commitdb.errors import CommitDBError, CommitNotFoundError, CorruptedDataError
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitData, CommitDatabasing, CommitHeader, compute_commit_id
-from commitdb.storage.lanes import Positions, Ranges, lane_prefix, lin_ranges, subtract
-from commitdb.storage.readindex import MemoryReadIndex, ReadIndex
+from commitdb.storage.lanes import LaneRow, Positions, Ranges, lane_prefix, lin_ranges, subtract
+from commitdb.storage.readindex import PREFIXES_KEPT, MemoryReadIndex, ReadIndex
 from commitdb.values.value import Value
 
 log = logging.getLogger("commitdb")
@@ -37,6 +37,7 @@ PLACEMENT_CACHE = 100_000
 SNAPSHOT_DOCUMENTS = 20_000
 SNAPSHOTS_PER_DOCUMENT = 8
 CATCH_UP_BATCH = 5000
+LANES_PER_FETCH = 4096  # lane rows fetched at once when a walk crosses many lanes
 INDEX_PAGE = 20_000  # commit ids per load_index call
 
 
@@ -74,8 +75,8 @@ class ReadViews:
 
     def _clear_caches(self) -> None:
         self._placements: BoundedCache = BoundedCache(PLACEMENT_CACHE)
-        self._prefixes: dict[int, Ranges] = {}
-        self._extras: dict[int, Ranges] = {}
+        self._prefixes: BoundedCache = BoundedCache(PREFIXES_KEPT)
+        self._extras: BoundedCache = BoundedCache(PLACEMENT_CACHE)
         self._programs: BoundedCache = BoundedCache(PROGRAM_CACHE)
         self._verified: BoundedCache = BoundedCache(PLACEMENT_CACHE)
         self._headers: BoundedCache = BoundedCache(PROGRAM_CACHE)
@@ -398,17 +399,34 @@ class ReadViews:
 
     def _prefix(self, lane: int) -> Ranges:
         found = self._prefixes.get(lane)
+        if found is not None:
+            return found
+        fetched: dict[int, LaneRow] = {}
+
+        def row_of(x: int) -> LaneRow:
+            row = fetched.get(x)
+            if row is None:
+                # Lanes are numbered in creation order and a base lane is older than the lanes
+                # on it: after a few misses, fetch the older lanes in bulk rather than one by one.
+                wanted = [x] if len(fetched) < 8 else list(range(max(0, x - LANES_PER_FETCH), x + 1))
+                fetched.update(self.read_index().lane_rows(wanted))
+                row = fetched.get(x)
+                if row is None:
+                    raise CorruptedDataError(f"the read index has no lane {x}: it is rebuilt on the next open")
+            self._extras[x] = row.extra
+            return row
+
+        return lane_prefix(lane, self._prefixes.get, row_of, self._prefixes.__setitem__)
+
+    def brought_in(self, lane: int) -> Ranges:
+        """The extra ranges of a lane (what its merge brought in; empty for other lanes)."""
+        found = self._extras.get(lane)
         if found is None:
             row = self.read_index().lane_rows([lane]).get(lane)
             if row is None:
                 raise CorruptedDataError(f"the read index has no lane {lane}: it is rebuilt on the next open")
-            self._extras[lane] = row.extra
-            found = self._prefixes[lane] = lane_prefix(row, self.lin_of)
+            found = self._extras[lane] = row.extra
         return found
-
-    def brought_in(self, lane: int) -> Ranges:
-        self._prefix(lane)
-        return self._extras.get(lane, ())
 
     def plan(self, commit_id: bytes, merged: bytes | None) -> tuple[ReadPlan, tuple[int, int, bytes] | None]:
         """The read plan of a state (see ``engine.reading``) and where its documents may be kept."""
@@ -426,8 +444,6 @@ class ReadViews:
                 at = None
             index = self.read_index()
             flips = self._flips(ranges)
-            for _, _, cid, _, _ in flips:
-                self.verify(cid)
             if self.corrupted:
                 positions = Positions(ranges)
                 for cid, (lane, seq) in index.placements(list(self.corrupted)).items():
@@ -437,17 +453,27 @@ class ReadViews:
 
     def _flips(self, ranges: Ranges) -> list[Any]:
         """The toggles and merges within ``ranges``. What a lane holds up to a position never
-        changes, so each lane's are cached and only what lies beyond is asked for."""
-        index = self.read_index()
-        if len(ranges) > 8:
-            return index.flips(ranges)
+        changes, so each lane's are cached and only what lies beyond is asked for (all pieces
+        in one request)."""
+        highest: dict[int, int] = {}
+        for lane, _, hi in ranges:
+            highest[lane] = max(hi, highest.get(lane, -1))
+        missing = []
+        for lane, hi in highest.items():
+            known_hi = self._lane_flips.get(lane, (-1, []))[0]
+            if hi > known_hi:
+                missing.append((lane, known_hi + 1, hi))
+        if missing:
+            fetched: dict[int, list[Any]] = {}
+            for row in self.read_index().flips(tuple(missing)):
+                self.verify(row[2])  # a toggle or merge has no program: its header must re-hash
+                fetched.setdefault(row[0], []).append(row)
+            for lane, _, hi in missing:
+                rows = self._lane_flips.get(lane, (-1, []))[1]
+                self._lane_flips[lane] = (hi, rows + fetched.get(lane, []))
         out = []
         for lane, lo, hi in ranges:
-            known_hi, rows = self._lane_flips.get(lane, (-1, []))
-            if hi > known_hi:
-                rows = rows + index.flips(((lane, known_hi + 1, hi),))
-                self._lane_flips[lane] = (hi, rows)
-            out += [row for row in rows if lo <= row[1] <= hi]
+            out += [row for row in self._lane_flips.get(lane, (-1, []))[1] if lo <= row[1] <= hi]
         return out
 
     # --- snapshots -----------------------------------------------------------------------------

@@ -120,3 +120,30 @@ def test_a_large_file_without_read_tables_is_indexed_in_batches_with_progress(
     third = CommitDatabase.open(str(path))  # indexed once: nothing is pending any more
     assert not third.commit_databasing().read_index().pending(1)
     third.close()
+
+
+@pytest.mark.timeout(600)
+def test_a_history_of_many_merges_reads_without_recursion(tmp_path: Path) -> None:
+    """600 merges, each the base of the next lane (deeper than Python's recursion limit allows
+    for a recursive walk): placements, reads and ancestry agree with the whole-history
+    linearisation."""
+    from commitdb.storage.sqlite import SQLiteBackend
+
+    path = tmp_path / "merges.cdb"
+    db, names = _db(path)
+    db.close()
+    db = CommitDatabase(SQLiteBackend(str(path), synchronous="OFF"))
+    main = first = _commit(db, names, None, "m0")
+    for i in range(1, 601):
+        side = _commit(db, names, main, f"s{i}")
+        ahead = _commit(db, names, main, f"m{i}")
+        main = db.merge_commit(f"merge {i}", ahead, side)
+    expected = "Optional({nickname='s600', password=''})"  # the merged-in side wins
+    assert _nickname(db, names, main) == expected
+    db.close()
+    again = CommitDatabase.open(str(path))
+    assert _nickname(again, names, main) == expected
+    assert again.is_ancestor(first, main) and not again.is_ancestor(main, first)
+    lin = again.state(main).linearization()
+    assert len(lin) == 1 + 3 * 600 and lin[0] == first.bytes_value() and lin[-1] == main.bytes_value()
+    again.close()

@@ -52,10 +52,37 @@ def lin_ranges(lane: int, seq: int, prefix_of: Callable[[int], Ranges]) -> Range
     return (*prefix_of(lane), (lane, 0, seq))
 
 
-def lane_prefix(row: LaneRow, lin_of: Callable[[int, int], Ranges]) -> Ranges:
-    """prefix(lane) from its row; ``lin_of(lane, seq)`` gives the base's linearisation."""
-    base = lin_of(*row.base) if row.base is not None else ()
-    return (*base, *row.extra)
+def lane_prefix(lane: int, known: Callable[[int], Ranges | None],
+                row_of: Callable[[int], LaneRow], keep: Callable[[int, Ranges], None]) -> Ranges:
+    """prefix(lane): what comes before the lane's first commit in every linearisation through it.
+
+    Computed without recursion (a history may hold thousands of merges, each a lane based on the
+    one before): walk the bases back to a lane whose prefix is ``known``, then build forward,
+    appending each lane's base range and extra ranges. ``keep(lane, prefix)`` is offered the
+    result and every 64th prefix on the way, so a cache bounded in lanes stays bounded in size."""
+    chain: list[tuple[int, LaneRow]] = []
+    start: Ranges = ()
+    x = lane
+    while True:
+        found = known(x)
+        if found is not None:
+            start = found
+            break
+        row = row_of(x)
+        chain.append((x, row))
+        if row.base is None:
+            break
+        x = row.base[0]
+    built = list(start)
+    for step, (x, row) in enumerate(reversed(chain), 1):
+        if row.base is not None:
+            built.append((row.base[0], 0, row.base[1]))
+        built.extend(row.extra)
+        if step % 64 == 0 and x != lane:
+            keep(x, tuple(built))
+    result = tuple(built)
+    keep(lane, result)
+    return result
 
 
 def subtract(ranges: Iterable[Range], removed: Iterable[Range]) -> Ranges:

@@ -25,6 +25,7 @@ from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, CommitHeader
 from commitdb.storage.lanes import LaneRow, Ranges, covers, lane_prefix, lin_ranges, place
 
 DocKey = Any  # (attachment rid, instance id, concept rid)
+PREFIXES_KEPT = 256  # lane prefixes cached (each may hold a range per merge before it)
 Touch = tuple[int, int, bytes, bool]  # (lane, seq, commit id, has Document_Set)
 Flip = tuple[int, int, bytes, int, "tuple[int, int] | None"]  # (lane, seq, id, type, target placement)
 SnapshotRow = tuple[int, int, bytes, bytes]  # (lane, seq, commit id, encoded document)
@@ -136,8 +137,13 @@ class MemoryReadIndex(ReadIndex):
     def _lane_prefix(self, lane: int) -> Ranges:
         found = self._prefix.get(lane)
         if found is None:
-            found = self._prefix[lane] = lane_prefix(self.lane_rows([lane])[lane], self._lin)
+            found = lane_prefix(lane, self._prefix.get, lambda x: LaneRow(*self._lanes[x]), self._keep_prefix)
         return found
+
+    def _keep_prefix(self, lane: int, prefix: Ranges) -> None:
+        if len(self._prefix) >= PREFIXES_KEPT:
+            self._prefix.clear()
+        self._prefix[lane] = prefix
 
     def placements(self, commit_ids: Iterable[bytes]) -> dict[bytes, tuple[int, int]]:
         placed = self._placed

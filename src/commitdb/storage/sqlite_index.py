@@ -30,7 +30,7 @@ from typing import Any
 
 from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, CommitData, CommitHeader
 from commitdb.storage.lanes import LaneRow, Ranges, lane_prefix, lin_ranges, place
-from commitdb.storage.readindex import ReadIndex, Touch
+from commitdb.storage.readindex import PREFIXES_KEPT, ReadIndex, Touch
 
 LAYOUT = 3
 TABLES = ("cdb_tip", "cdb_commit", "cdb_lane", "cdb_doc", "cdb_touch", "cdb_flip", "cdb_snapshot", "cdb_dangling")
@@ -340,15 +340,16 @@ class SQLiteReadIndex(ReadIndex):
         return None if row is None else (row[0], row[1], row[2])
 
     def _lin_in(self, conn: sqlite3.Connection, lane: int, seq: int) -> Ranges:
-        def prefix_of(x: int) -> Ranges:
-            found = self._prefix.get(x)
-            if found is None:
-                r = conn.execute("SELECT base_lane, base_seq, extra FROM cdb_lane WHERE id = ?", (x,)).fetchone()
-                row = LaneRow(None if r[0] is None else (r[0], r[1]), unpack_ranges(r[2]), 0, ZERO_ID)
-                found = self._prefix[x] = lane_prefix(row, lambda a, b: self._lin_in(conn, a, b))
-            return found
+        def row_of(x: int) -> LaneRow:
+            r = conn.execute("SELECT base_lane, base_seq, extra FROM cdb_lane WHERE id = ?", (x,)).fetchone()
+            return LaneRow(None if r[0] is None else (r[0], r[1]), unpack_ranges(r[2]), 0, ZERO_ID)
 
-        return lin_ranges(lane, seq, prefix_of)
+        def keep(x: int, prefix: Ranges) -> None:
+            if len(self._prefix) >= PREFIXES_KEPT:
+                self._prefix.clear()
+            self._prefix[x] = prefix
+
+        return lin_ranges(lane, seq, lambda x: self._prefix.get(x) or lane_prefix(x, self._prefix.get, row_of, keep))
 
     def _place(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader,
                entries: list[tuple[Any, bool]] | None) -> set[bytes]:
