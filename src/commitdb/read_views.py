@@ -476,6 +476,27 @@ class ReadViews:
             out += [row for row in self._lane_flips.get(lane, (-1, []))[1] if lo <= row[1] <= hi]
         return out
 
+    def whole_linearization(self, key: tuple[bytes, bytes | None]) -> tuple[list[bytes], dict[bytes, bool]] | None:
+        """L of a state as commit ids, in order, and the flags of the SPEC §6.3 walk for every
+        commit of L and for the toggle targets outside it that the walk decided — from the
+        placements, in time linear in the history (None for a served database: its caller uses
+        the whole-history DAG)."""
+        if self.serves_reads():
+            return None
+        plan, _ = self._plan(key)
+        index = self.read_index()
+        position = plan.positions.position
+        placed = sorted((position(lane, seq), lane, seq, cid) for lane, seq, cid in index.placed_in(plan.ranges))
+        ids = [cid for _, _, _, cid in placed]
+        flags = {cid: plan.enabled(lane, seq) for _, lane, seq, cid in placed}
+        outside = [key for key in plan.decided_keys() if position(*key) is None]
+        if outside:
+            named = {(lane, seq): cid for lane, seq, cid in index.placed_in(tuple((l, s, s) for l, s in outside))}
+            for key in outside:
+                if key in named:
+                    flags[named[key]] = plan.enabled(*key)
+        return ids, flags
+
     # --- snapshots -----------------------------------------------------------------------------
     def memory_snapshots(self, dk: Any) -> list[tuple[int, int, bytes, Value | None, int]]:
         per = self._snapshots.get(dk)

@@ -77,9 +77,9 @@ class ReadPlan:
             return flag
         return not (self._false_ranges and covers(self._false_ranges, lane, seq))
 
-    def disabled_keys(self) -> set[tuple[int, int]]:
-        """The placements decided disabled explicitly (brought-in ranges aside)."""
-        return {k for k, flag in self._decided.items() if not flag}
+    def decided_keys(self) -> list[tuple[int, int]]:
+        """The placements the walk decided explicitly (toggles, merges and toggle targets)."""
+        return list(self._decided)
 
     def snapshot_usable(self, own_ranges: Ranges, position: int) -> bool:
         """Whether a snapshot taken at the commit whose L is ``own_ranges`` (at ``position``

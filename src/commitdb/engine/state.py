@@ -141,43 +141,53 @@ class CommitState:
     def attachment_getting(self) -> AttachmentGetting:
         return AttachmentGetting(self)
 
-    def _full_lin(self) -> tuple[Linearization | None, Any]:
-        """The whole linearisation and the disabled commits, from the full DAG view."""
-        if self._merge_pair is not None:
-            dag = self._source.engine_dag()
-            lin = dag.merge_linearization(*self._merge_pair)
-            return lin, {c for c, flag in dag.enabled_map(lin).items() if not flag}
-        if self._commit_id == ZERO_ID:
-            return None, frozenset()
+    def _full_lin(self) -> Linearization:
+        """The whole linearisation from the whole-history DAG (for sources without read
+        structures that list it)."""
         dag = self._source.engine_dag()
-        return dag.linearize(self._commit_id), dag.disabled(self._commit_id)
+        if self._merge_pair is not None:
+            return dag.merge_linearization(*self._merge_pair)
+        return dag.linearize(self._commit_id)
+
+    def _walked(self) -> tuple[list[bytes], dict[bytes, bool]]:
+        """L as ids in order and the flags of the SPEC §6.3 walk (every commit of L, plus the
+        toggle targets outside it the walk decided): from the read structures when the source
+        has them (linear in the history), else from the whole-history DAG."""
+        if self._commit_id == ZERO_ID:
+            return [], {}
+        found = self._source.engine_reader().whole_linearization(self._key())
+        if found is not None:
+            return found
+        lin = self._full_lin()
+        decided = self._source.engine_dag().enabled_map(lin)
+        ids = lin.ids()
+        flags = {x: decided.get(x, True) for x in ids}
+        for x, flag in decided.items():
+            flags.setdefault(x, flag)
+        return ids, flags
 
     def linearization(self) -> list[bytes]:
-        lin, _ = self._full_lin()
-        return [] if lin is None else lin.ids()
+        return self._walked()[0]
 
     def enabled_by_commit_id(self) -> dict[ValueCommitId, bool]:
-        """Every commit of the linearisation with its flag, plus the toggle targets outside it
-        that the walk of SPEC §6.3 decided (the ``decided`` map itself)."""
-        lin, _ = self._full_lin()
-        if lin is None:
-            return {}
-        decided = self._source.engine_dag().enabled_map(lin)
-        flags = {ValueCommitId(x): decided.get(x, True) for x in lin}  # in linearisation order
-        for x, flag in decided.items():
-            flags.setdefault(ValueCommitId(x), flag)
-        return flags
+        """Every commit of the linearisation with its flag, in linearisation order, then the
+        toggle targets outside it that the walk of SPEC §6.3 decided."""
+        ids, flags = self._walked()
+        ordered = {ValueCommitId(x): flags[x] for x in ids}
+        for x, flag in flags.items():
+            ordered.setdefault(ValueCommitId(x), flag)
+        return ordered
 
     def eval_actions(self) -> list[EvalAction]:
         """The Mutations commits of the linearisation, newest first, each with its enabled flag
         (SPEC §14.5). Merge, Disable and Enable commits are not listed — not even the state's
         own commit; ``enabled_by_commit_id`` covers those."""
-        lin, disabled = self._full_lin()
-        if lin is None:
+        ids, flags = self._walked()
+        if not ids:
             return []
         headers = self._source.engine_dag().headers
-        return [EvalAction(self._source, h, x not in disabled)
-                for x in lin.reversed_ids() if (h := headers[x]).type_code == MUTATIONS]
+        return [EvalAction(self._source, h, flags[x])
+                for x in reversed(ids) if (h := headers[x]).type_code == MUTATIONS]
 
     def _key(self) -> tuple[bytes, bytes | None]:
         return (self._commit_id, self._merge_pair[1] if self._merge_pair is not None else None)

@@ -93,5 +93,8 @@ class RemoteReadIndex(ReadIndex):
     def save_snapshots(self, rows: list[Any]) -> None:
         """The server keeps its own snapshots."""
 
+    def placed_in(self, ranges: Ranges) -> list[Any]:
+        raise NotImplementedError("a served database lists linearisations from its headers")
+
     def doc_keys(self, attachment_rid: bytes | None) -> list[Any]:
         raise NotImplementedError("documents of a served database are read on the server")

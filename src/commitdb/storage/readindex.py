@@ -74,6 +74,11 @@ class ReadIndex(ABC):
     @abstractmethod
     def head_ids(self) -> list[bytes]: ...
 
+    @abstractmethod
+    def placed_in(self, ranges: Ranges) -> list[tuple[int, int, bytes]]:
+        """(lane, seq, commit id) of every commit within ``ranges`` (any order): for calls that
+        list a whole linearisation."""
+
 
 class MemoryReadIndex(ReadIndex):
     """Read structures in dicts, fed commit by commit (in an order where parents and merge
@@ -179,6 +184,9 @@ class MemoryReadIndex(ReadIndex):
         if attachment_rid is None:
             return [dk for docs in self._docs_by_attachment.values() for dk in docs]
         return list(self._docs_by_attachment.get(attachment_rid, {}))
+
+    def placed_in(self, ranges: Ranges) -> list[tuple[int, int, bytes]]:
+        return [(lane, seq, cid) for cid, (lane, seq) in self._placed.items() if covers(ranges, lane, seq)]
 
     def head_ids(self) -> list[bytes]:
         heads = []

@@ -231,6 +231,15 @@ class SQLiteReadIndex(ReadIndex):
             raise LookupError("a lane's last commit is missing")
         return [bytes.fromhex(r[0]) for r in rows]
 
+    def placed_in(self, ranges: Ranges) -> list[tuple[int, int, bytes]]:
+        """One scan of the placements (whole-linearisation calls read most of them anyway)."""
+        by_lane: dict[int, list[tuple[int, int]]] = {}
+        for lane, lo, hi in ranges:
+            by_lane.setdefault(lane, []).append((lo, hi))
+        rows = self._query("SELECT c.lane, c.seq, d.commit_id FROM cdb_commit c JOIN ds_commit d ON d.rowid = c.rowid")
+        return [(lane, seq, bytes.fromhex(cid)) for lane, seq, cid in rows
+                if any(lo <= seq <= hi for lo, hi in by_lane.get(lane, ()))]
+
     def last_commit_id(self) -> bytes | None:
         rows = self._query("SELECT d.commit_id FROM cdb_tip t JOIN ds_commit d ON d.rowid = t.last_rowid")
         return bytes.fromhex(rows[0][0]) if rows else None
