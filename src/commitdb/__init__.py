@@ -63,6 +63,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "NotAHeadError", "NotFoundError", "NotMergeableError", "OperationError", "PathError", "ProtocolError",
         "RangeError", "ReadOnlyError", "RemoteError", "StorageError", "TypeMismatchError", "UnknownAttachmentError",
         "UnknownEnumCaseError", "UnknownFieldError", "UntypedValueError", "ValidationError", "VersionMismatchError",
+        "AuthenticationError", "LimitExceededError", "PermissionDeniedError", "TransactionTimeoutError",
     ),
     "commitdb.flatten": (
         "CommitDatabaseFlattener",

@@ -50,13 +50,17 @@ DEFINITIONS_DSM = "definitions.dsm"
 
 def open_source(database: str | None = None, host: str | None = None, port: int | str = 54321,
                 socket_path: str | None = None, protocol: str = "commitdb", timeout: float | None = None,
-                readonly: bool = False) -> CommitDatabase:
+                readonly: bool = False, token_file: str | None = None, tls: bool = False,
+                tls_ca: str | None = None) -> CommitDatabase:
     """A database file, or one served over TCP or a unix socket (exactly one of the three),
-    spoken to in ``protocol`` ("commitdb", or "viper" for the reference runtime's server).
+    spoken to in ``protocol`` ("commitdb", or "viper" for the reference runtime's server). A
+    commitdb server is shown the token of ``token_file`` (else $COMMITDB_TOKEN); ``tls``/``tls_ca``
+    encrypt a TCP connection.
 
     ValidationError when none or several are given; ConnectionFailedError when the server
-    cannot be reached or does not answer within ``timeout`` seconds; IncompatibleDatabaseError
-    for a missing or foreign file. ``readonly`` applies to a file."""
+    cannot be reached or does not answer within ``timeout`` seconds; AuthenticationError when
+    it refuses the token; IncompatibleDatabaseError for a missing or foreign file. ``readonly``
+    applies to a file."""
     given = [x for x in (database, host, socket_path) if x is not None]
     if not given:
         raise ValidationError("use option --database, --host or --socket-path to specify the source")
@@ -64,9 +68,16 @@ def open_source(database: str | None = None, host: str | None = None, port: int 
         raise ValidationError("use only one of --database, --host or --socket-path")
     if database is not None:
         return CommitDatabase.open(database, readonly=readonly)
+    if protocol != "commitdb":  # the reference protocol carries no token and no TLS
+        if host is not None:
+            return CommitDatabase.connect(host, str(port), protocol=protocol, timeout=timeout)
+        return CommitDatabase.connect_local(socket_path, protocol=protocol, timeout=timeout)  # type: ignore[arg-type]
+    from commitdb.net.security import token_from_environment
+
+    token = token_from_environment(token_file=token_file)
     if host is not None:
-        return CommitDatabase.connect(host, str(port), protocol=protocol, timeout=timeout)
-    return CommitDatabase.connect_local(socket_path, protocol=protocol, timeout=timeout)  # type: ignore[arg-type]
+        return CommitDatabase.connect(host, str(port), timeout=timeout, token=token, tls=tls or None, tls_ca=tls_ca)
+    return CommitDatabase.connect_local(socket_path, timeout=timeout, token=token)  # type: ignore[arg-type]
 
 
 def open_replica(path: str, documentation: str) -> tuple[CommitDatabase, bool]:

@@ -34,6 +34,7 @@ from commitdb.engine.program import (
     index_entries,
 )
 from commitdb.engine.state import CommitState
+from commitdb.engine.validation import check_program
 from commitdb.errors import (
     BlobNotFoundError,
     CommitNotFoundError,
@@ -150,25 +151,36 @@ class CommitDatabase:
         return CommitDatabase._over(SQLiteBackend(path, readonly=readonly))
 
     @staticmethod
-    def connect(host: str, port: int | str = "54321", protocol: str = "commitdb",
-                timeout: float | None = None) -> CommitDatabase:
+    def connect(host: str, port: int | str = "54321", protocol: str = "commitdb", timeout: float | None = None, *,
+                token: str | None = None, tls: Any = None, tls_ca: str | None = None) -> CommitDatabase:
         """A database served by a commit database server over TCP (ConnectionFailedError when
         the server cannot be reached, or does not answer a request within ``timeout`` seconds;
-        60 s when None). ``protocol="viper"`` speaks the reference runtime's protocol (its
-        server, or a commitdb server)."""
-        backend = _remote_backend(protocol)
-        if timeout is None:
-            return CommitDatabase._over(backend.connect(host, port))
-        return CommitDatabase._over(backend.connect(host, port, timeout))
+        60 s when None). ``token``: proven in the handshake (default: $COMMITDB_TOKEN;
+        AuthenticationError when refused); ``tls``: True or an ``ssl.SSLContext`` (``tls_ca``: a
+        PEM file of authorities to trust instead of the system's). ``protocol="viper"`` speaks
+        the reference runtime's protocol (its server, or a commitdb server), which carries no
+        token and no TLS."""
+        timing = () if timeout is None else (timeout,)
+        if protocol == "commitdb":
+            from commitdb.net.client import RemoteBackend
+
+            return CommitDatabase._over(RemoteBackend.connect(host, port, *timing, token=token, tls=tls,
+                                                              tls_ca=tls_ca))
+        _without_credentials(protocol, token, tls, tls_ca)
+        return CommitDatabase._over(_remote_backend(protocol).connect(host, port, *timing))
 
     @staticmethod
-    def connect_local(path: str, protocol: str = "commitdb", timeout: float | None = None) -> CommitDatabase:
-        """A database served by a commit database server over a unix socket (``protocol`` and
-        ``timeout`` as for ``connect``)."""
-        backend = _remote_backend(protocol)
-        if timeout is None:
-            return CommitDatabase._over(backend.connect_local(path))
-        return CommitDatabase._over(backend.connect_local(path, timeout))
+    def connect_local(path: str, protocol: str = "commitdb", timeout: float | None = None, *,
+                      token: str | None = None) -> CommitDatabase:
+        """A database served by a commit database server over a unix socket (``protocol``,
+        ``timeout`` and ``token`` as for ``connect``)."""
+        timing = () if timeout is None else (timeout,)
+        if protocol == "commitdb":
+            from commitdb.net.client import RemoteBackend
+
+            return CommitDatabase._over(RemoteBackend.connect_local(path, *timing, token=token))
+        _without_credentials(protocol, token, None, None)
+        return CommitDatabase._over(_remote_backend(protocol).connect_local(path, *timing))
 
     @staticmethod
     def _over(backend: CommitDatabasing) -> CommitDatabase:
@@ -262,6 +274,31 @@ class CommitDatabase:
 
     def data_version(self) -> int:
         return self._backend.data_version()
+
+    def watch(self, callback: Any = None) -> Any:
+        """Be told of new commits: ``callback(version)`` runs on a thread of its own soon after
+        the data changed — pushed by the server for a remote database (within ~50 ms), noticed
+        by looking at the file every 50 ms for a local one (any process's commits). Returns a
+        handle: ``stop()`` ends the watch, ``wait(timeout)`` blocks until the next change."""
+        remote_watch = getattr(self._backend, "watch", None)
+        if remote_watch is not None:
+            return remote_watch(callback)
+        from commitdb.net.watch import WatchHandle
+
+        last = [self.data_version()]
+
+        def pump(timeout: float) -> int | None:
+            time.sleep(timeout)
+            with self._lock:
+                if self._closed:
+                    raise DatabaseClosedError("the database was closed")
+                version = self._backend.data_version()
+            if version == last[0]:
+                return None
+            last[0] = version
+            return version
+
+        return WatchHandle(pump, callback, lambda handle: None)
 
     def close(self) -> None:
         if not self._closed:
@@ -441,6 +478,7 @@ class CommitDatabase:
                     program, entries = None, None
                     if h.type_code == MUTATIONS:
                         program = decode_program(commit.data(), self._defs, self._token)
+                        check_program(program, self._defs)
                         referenced |= collect_blob_ids(program.raw_opcodes())
                         entries = index_entries(program)
                     elif commit.data():
@@ -694,6 +732,11 @@ class CommitDatabase:
         except TypeError:
             raise ValidationError(f"create_blob_from_buffer needs a buffer, got {type(buffer).__name__}") from None
         return self.create_blob(layout, view.tobytes())
+
+def _without_credentials(protocol: str, token: Any, tls: Any, tls_ca: Any) -> None:
+    if token is not None or tls or tls_ca is not None:
+        raise ValidationError(f"the {protocol} protocol carries no token and no TLS; use the commitdb protocol")
+
 
 def _remote_backend(protocol: str) -> Any:
     """The backend class of a network protocol: "commitdb" (the default) or "viper"."""

@@ -259,6 +259,33 @@ class ListenError(CommitDBError):
     code = "ListenError"
 
 
+class AuthenticationError(ProtocolError):
+    """A connection without a valid token, where the server requires one."""
+
+    code = "AuthenticationError"
+
+
+class PermissionDeniedError(CommitDBError):
+    """A request the connection's role does not allow (a read token writing, a write token
+    resetting...)."""
+
+    code = "PermissionDeniedError"
+
+
+class LimitExceededError(CommitDBError):
+    """A server limit was reached (connections, buffered bytes, request size...); the message
+    names the limit."""
+
+    code = "LimitExceededError"
+
+
+class TransactionTimeoutError(StorageError):
+    """The server rolled back a transaction left idle longer than its idle-in-transaction
+    timeout (and released the write lock for the others)."""
+
+    code = "TransactionTimeoutError"
+
+
 class RemoteError(ProtocolError):
     """An error raised on the server whose class the client does not know."""
 

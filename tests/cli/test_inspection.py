@@ -346,3 +346,16 @@ def test_plain_progress_prints_tenths_once_work_is_long(capsys):
     with Progress(rich=False) as progress:   # short work prints nothing
         progress("commits", 1, 1)
     assert capsys.readouterr().err == ""
+
+
+def test_log_shows_a_timestamp_no_calendar_can(invoke, empty_db):
+    """Another program may have stored 1e300 (the server refuses it): log still prints."""
+    from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitData, CommitHeader, compute_commit_id
+
+    data = (0).to_bytes(8, "little")
+    cid = compute_commit_id(ZERO_ID, MUTATIONS, ZERO_ID, data)
+    with CommitDatabase.open(str(empty_db)) as db:
+        db.commit_databasing().insert_commit(CommitData(CommitHeader(cid, ZERO_ID, MUTATIONS, ZERO_ID, 1e300,
+                                                                     "far"), data))
+    result = invoke("log", empty_db)
+    assert result.exit_code == 0 and "(timestamp 1e+300)" in result.stdout, result.output

@@ -50,23 +50,30 @@ def short_socket_path() -> str:
     return os.path.join(tempfile.mkdtemp(prefix="cdbn"), "s")
 
 
-VIPER_STATEMENT = "Reference-protocol (viper) clients: "
+STARTUP_STATEMENT = "commitdb server listening on "
+VIPER_STATEMENT = "reference-protocol (viper) clients: "
 
 
 def without_startup_statement(out: str) -> str:
-    """A server's stdout without its first line, which states where reference clients are served."""
+    """A server's stdout without its first line, which says where it listens, with what
+    security, and where reference clients are served."""
     first, _, rest = out.partition("\n")
-    assert first.startswith(VIPER_STATEMENT), out
+    assert first.startswith(STARTUP_STATEMENT) and VIPER_STATEMENT in first, out
     return rest
 
 
 class ServerProcess:
     """``tools/commit_database_server.py`` as a child process, on a free TCP port or a socket."""
 
-    def __init__(self, database: str, unix: bool = False, verbosity: int = 0, extra: list[str] | None = None):
+    tls_ca: str | None = None  # connect over TLS trusting this CA file
+    token: str | None = None  # the token connect() proves
+
+    def __init__(self, database: str, unix: bool = False, verbosity: int = 0, extra: list[str] | None = None,
+                 port: int | None = None, tls_ca: str | None = None, token: str | None = None):
         self.database = database
+        self.tls_ca, self.token = tls_ca, token
         self.socket_path = short_socket_path() if unix else None
-        self.port = None if unix else free_port()
+        self.port = None if unix else (port or free_port())
         args = [sys.executable, str(SERVER_TOOL)]
         if verbosity:
             args.append("-" + "v" * verbosity)
@@ -105,8 +112,10 @@ class ServerProcess:
 
     def connect(self) -> CommitDatabase:
         if self.socket_path is not None:
-            return CommitDatabase.connect_local(self.socket_path)
-        return CommitDatabase.connect("127.0.0.1", str(self.port))
+            return CommitDatabase.connect_local(self.socket_path, token=self.token)
+        if self.tls_ca is not None:
+            return CommitDatabase.connect("localhost", str(self.port), token=self.token, tls=True, tls_ca=self.tls_ca)
+        return CommitDatabase.connect("127.0.0.1", str(self.port), token=self.token)
 
     def address_args(self) -> list[str]:
         return ["unix", self.socket_path] if self.socket_path is not None else ["tcp", f"127.0.0.1:{self.port}"]
@@ -171,7 +180,7 @@ def _exactly(sock: socket.socket, n: int) -> bytes:
 
 def handshake(sock: socket.socket) -> None:
     send(sock, P.hello())
-    assert receive(sock) == P.hello()
+    P.check_hello(receive(sock))
 
 
 def closed_by_peer(sock: socket.socket, timeout: float = 5.0) -> bool:

@@ -358,8 +358,8 @@ def test_the_server_tool_states_its_viper_policy(tmp_path: Path) -> None:
     finally:
         code, out, err = server.stop()
     assert (code, out.strip(), err) == (0, "The server finished gracefully.", "")
-    assert server.startup_statement == \
-        "Reference-protocol (viper) clients: served from any address (--viper-clients any)."
+    assert server.startup_statement.endswith(
+        "; reference-protocol (viper) clients: served from any address, without credentials (--viper-clients any)")
 
 
 def test_pipelined_requests_are_answered_in_order(served: tuple[BackgroundServer, Callable[[], Any]]) -> None:

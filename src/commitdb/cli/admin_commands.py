@@ -1,8 +1,8 @@
 """``commitdb admin`` (also ``commit-admin`` and ``tools/commit_admin.py``): reset, delete,
-reduce_heads, sync.
+reduce_heads, sync, stats.
 
     commit_admin.py [-v] (--database PATH | --host HOST [--port 54321] | --socket-path P)
-                    [--protocol commitdb|viper] [--timeout 60] CMD
+                    [--protocol commitdb|viper] [--timeout 60] [--token-file F] [--tls] [--tls-ca PEM] CMD
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from commitdb.cli.common import (
     connect_source,
     describe_source,
     is_remote,
-    run_loop,
+    run_live_loop,
 )
 
 NO_SOURCE = "use option --database, --host or --socket-path to specify the source"
@@ -44,20 +44,25 @@ class Source:
     socket_path: str | None
     timeout: float
     protocol: str = "commitdb"
+    token_file: str | None = None
+    tls: bool = False
+    tls_ca: str | None = None
 
     def describe(self) -> str:
         return describe_source(self.database, self.host, self.port, self.socket_path)
 
-    def open(self, ctx: click.Context) -> Any:
+    def open(self, ctx: click.Context | None = None) -> Any:
+        """Open the source (closed with ``ctx`` when given; a loop closes the ones it opens)."""
         given = [x for x in (self.database, self.host, self.socket_path) if x is not None]
         if not given:
             click.echo(NO_SOURCE, err=True)
-            ctx.exit(EXIT_ERROR)
+            click.get_current_context().exit(EXIT_ERROR)
         if len(given) > 1:
             raise click.UsageError("use only one of --database, --host or --socket-path", ctx)
         db = connect_source(self.database, self.host, self.port, self.socket_path, self.timeout,
-                            protocol=self.protocol)
-        ctx.call_on_close(db.close)
+                            protocol=self.protocol, token_file=self.token_file, tls=self.tls, tls_ca=self.tls_ca)
+        if ctx is not None:
+            ctx.call_on_close(db.close)
         if self.verbosity:
             click.echo(f"source: {self.describe()} ({db.documentation()})")
         return db
@@ -75,12 +80,17 @@ class Source:
               help="the server's protocol (viper: the reference runtime's server)")
 @click.option("--timeout", type=TIMEOUT, default=DEFAULT_TIMEOUT, show_default=True, metavar="SECONDS",
               help="give up (exit 3) when the server does not answer a request within SECONDS")
+@click.option("--token-file", metavar="F", default=None,
+              help="a file holding the token to prove to the server (default: $COMMITDB_TOKEN)")
+@click.option("--tls", is_flag=True, help="connect to --host over TLS (the system's trusted authorities)")
+@click.option("--tls-ca", metavar="PEM", default=None, help="connect over TLS trusting these authorities")
 @click.pass_context
 def admin(ctx: click.Context, verbosity: int, database: str | None, host: str | None, port: int,
-          socket_path: str | None, protocol: str, timeout: float) -> None:
+          socket_path: str | None, protocol: str, timeout: float, token_file: str | None, tls: bool,
+          tls_ca: str | None) -> None:
     """Administer a commit database: a file (--database), or one served over TCP (--host,
     --port) or a unix socket (--socket-path)."""
-    ctx.obj = Source(verbosity, database, host, port, socket_path, timeout, protocol)
+    ctx.obj = Source(verbosity, database, host, port, socket_path, timeout, protocol, token_file, tls, tls_ca)
     if ctx.invoked_subcommand is None:
         if database is None and host is None and socket_path is None:
             click.echo(NO_SOURCE, err=True)
@@ -131,9 +141,10 @@ def delete(ctx: click.Context, commit: str, yes: bool) -> None:
 
 
 @admin.command("reduce_heads")
-@click.option("--loop", is_flag=True, help="repeat until Ctrl+C")
+@click.option("--loop", is_flag=True,
+              help="repeat until Ctrl+C: a pass at each change the source reports, reconnecting after a failure")
 @click.option("--update-interval", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
-              help="seconds between passes in loop mode")
+              help="seconds between passes in loop mode when no change is reported")
 @click.option("--report", is_flag=True, help="print what each merge dropped or overrode")
 @click.option("--json", "as_json", is_flag=True, help="the report as one JSON line per pass (implies --report)")
 @click.pass_context
@@ -142,34 +153,37 @@ def reduce_heads(ctx: click.Context, loop: bool, update_interval: float, report:
     from commitdb.cli.merge_report_output import echo_reduction
     from commitdb.engine.helpers import CommitDatabaseHelper
 
-    db = ctx.obj.open(ctx)
     verbose = ctx.obj.verbosity > 0
 
-    def step() -> None:
-        heads = len(db.head_commit_ids())
-        reports: list = []
-        merged = CommitDatabaseHelper.reduce_heads(db, reports=reports if report or as_json else None)
-        if as_json:
-            if merged is not None or verbose or not loop:
-                echo_reduction(heads, merged, reports, as_json=True)
-        elif merged is not None:
-            click.echo(f"reduced {heads} heads into {merged}")
-            echo_reduction(heads, merged, reports, as_json=False)
-        elif verbose or not loop:
-            click.echo(f"nothing to reduce ({heads} head{'' if heads == 1 else 's'})")
-        sys.stdout.flush()
+    def build(db: Any) -> Any:
+        def step() -> None:
+            heads = len(db.head_commit_ids())
+            reports: list = []
+            merged = CommitDatabaseHelper.reduce_heads(db, reports=reports if report or as_json else None)
+            if as_json:
+                if merged is not None or verbose or not loop:
+                    echo_reduction(heads, merged, reports, as_json=True)
+            elif merged is not None:
+                click.echo(f"reduced {heads} heads into {merged}")
+                echo_reduction(heads, merged, reports, as_json=False)
+            elif verbose or not loop:
+                click.echo(f"nothing to reduce ({heads} head{'' if heads == 1 else 's'})")
+            sys.stdout.flush()
+
+        return step
 
     if loop:
-        run_loop(step, update_interval)
+        run_live_loop(ctx.obj.open, build, update_interval, first=ctx.obj.open())
     else:
-        step()
+        build(ctx.obj.open(ctx))()
 
 
 @admin.command("sync")
 @click.argument("file", metavar="FILE")
-@click.option("--loop", is_flag=True, help="repeat until Ctrl+C")
+@click.option("--loop", is_flag=True,
+              help="repeat until Ctrl+C: a pass at each change the source reports, reconnecting after a failure")
 @click.option("--update-interval", type=click.FloatRange(min=0.0), default=5.0, show_default=True,
-              help="seconds between passes in loop mode")
+              help="seconds between passes in loop mode when no change is reported")
 @click.option("--blob-data-size", type=click.FloatRange(min=0.000001), default=25.0, show_default=True,
               help="the largest pack of blobs sent at once, in MB")
 @click.pass_context
@@ -179,25 +193,43 @@ def sync(ctx: click.Context, file: str, loop: bool, update_interval: float, blob
     from commitdb.admin import open_replica
     from commitdb.sync import CommitSynchronizer
 
-    source = ctx.obj.open(ctx)
+    source = ctx.obj.open(None if loop else ctx)
     target, created = open_replica(file, source.documentation())
     ctx.call_on_close(target.close)
     if created:
         click.echo(f"created {file}")
-    synchronizer = CommitSynchronizer(source, target, "Sync", max(int(blob_data_size * 1_000_000), 1))
     verbose = ctx.obj.verbosity > 0
 
-    def step() -> None:
-        with Progress() as progress:
-            info = synchronizer.sync(progress=progress)
-        if info.need_transmit() or verbose or not loop:
-            click.echo(_sync_line(info))
-        sys.stdout.flush()
+    def build(db: Any) -> Any:
+        synchronizer = CommitSynchronizer(db, target, "Sync", max(int(blob_data_size * 1_000_000), 1))
+
+        def step() -> None:
+            with Progress() as progress:
+                info = synchronizer.sync(progress=progress)
+            if info.need_transmit() or verbose or not loop:
+                click.echo(_sync_line(info))
+            sys.stdout.flush()
+
+        return step
 
     if loop:
-        run_loop(step, update_interval)
+        run_live_loop(ctx.obj.open, build, update_interval, first=source)
     else:
-        step()
+        build(source)()
+
+
+@admin.command("stats")
+@click.pass_context
+def stats(ctx: click.Context) -> None:
+    """What a server has been doing (connections, requests and latencies, commits/s), as JSON."""
+    import json
+
+    from commitdb.errors import ValidationError
+
+    if ctx.obj.database is not None:
+        raise ValidationError("stats asks a server: use --host or --socket-path")
+    db = ctx.obj.open(ctx)
+    click.echo(json.dumps(db.commit_databasing().call("stats"), indent=2, sort_keys=True))
 
 
 def _sync_line(info: Any) -> str:

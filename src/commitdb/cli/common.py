@@ -182,15 +182,18 @@ def waiting_notice(address: str, timeout: float) -> Iterator[None]:
 
 
 def connect_source(path: str | None, host: str | None, port: int | str, socket_path: str | None,
-                   timeout: float = DEFAULT_TIMEOUT, readonly: bool = False, protocol: str = "commitdb") -> Any:
+                   timeout: float = DEFAULT_TIMEOUT, readonly: bool = False, protocol: str = "commitdb",
+                   token_file: str | None = None, tls: bool = False, tls_ca: str | None = None) -> Any:
     """Open the database file ``path`` or connect to the server (exactly one is given; the
-    caller checks), with a notice on stderr while a server is slow to answer."""
+    caller checks), with a notice on stderr while a server is slow to answer. A server is shown
+    the token of ``token_file`` (else $COMMITDB_TOKEN); ``tls``/``tls_ca`` encrypt TCP."""
     from commitdb.admin import open_source
 
     if path is not None:
         return open_source(path, readonly=readonly)
     with waiting_notice(describe_source(None, host, port, socket_path), timeout):
-        return open_source(None, host, port, socket_path, protocol=protocol, timeout=timeout)
+        return open_source(None, host, port, socket_path, protocol=protocol, timeout=timeout,
+                           token_file=token_file, tls=tls, tls_ca=tls_ca)
 
 
 def open_database(ctx: click.Context, path: str | None, host: str | None, port: int, socket_path: str | None,
@@ -240,8 +243,12 @@ def confirm_destructive(action: str, yes: bool) -> None:
 
 
 def iso_date(timestamp: float) -> str:
-    """ISO 8601 UTC with milliseconds: ``2024-05-01T10:00:00.000Z``."""
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """ISO 8601 UTC with milliseconds: ``2024-05-01T10:00:00.000Z``; a timestamp no calendar
+    date can show (1e300, NaN: another program may have written it) is shown as its number."""
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except (OverflowError, ValueError, OSError):
+        return f"(timestamp {timestamp!r})"
 
 
 def stderr_is_terminal() -> bool:
@@ -327,13 +334,58 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_loop(step: Callable[[], None], interval: float) -> None:
-    """Run ``step`` every ``interval`` seconds until Ctrl+C (or SIGTERM), then return normally."""
+RECONNECT_FIRST, RECONNECT_MAX = 0.5, 30.0  # seconds: the backoff doubles between attempts
+
+
+def run_live_loop(connect: Callable[[], Any], build: Callable[[Any], Callable[[], None]], interval: float,
+                  first: Any = None) -> None:
+    """Run a pass each time the database reports a change (``watch``), or every ``interval``
+    seconds when it cannot, until Ctrl+C (or SIGTERM). When the connection is lost (a server
+    restart), say so and reconnect with a growing backoff; ``connect()`` opens the database,
+    ``build(db)`` gives the pass; ``first`` is an already open database to start with."""
     with _sigterm_as_interrupt():
         try:
+            backoff = RECONNECT_FIRST
+            db = first
             while True:
-                step()
-                time.sleep(interval)
+                try:
+                    if db is None:
+                        db = connect()
+                        click.echo("reconnected.")
+                        sys.stdout.flush()
+                    backoff = RECONNECT_FIRST
+                    _passes(db, build(db), interval)
+                except ConnectionFailedError as error:
+                    click.echo(f"connection lost ({error}); reconnecting in {backoff:g} s")
+                    sys.stdout.flush()
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, RECONNECT_MAX)
+                finally:
+                    if db is not None:
+                        db.close()
+                    db = None
         except KeyboardInterrupt:
             click.echo("stopped.")
             sys.stdout.flush()
+
+
+def _passes(db: Any, step: Callable[[], None], interval: float) -> None:
+    """Passes over one connection until it fails (ConnectionFailedError)."""
+    try:
+        handle = db.watch()
+    except ConnectionFailedError:
+        raise
+    except CommitDBError:  # a server without live changes: the interval alone
+        handle = None
+    try:
+        while True:
+            step()
+            if handle is None:
+                time.sleep(interval)
+                continue
+            handle.wait(interval)
+            if handle.error is not None:
+                raise ConnectionFailedError(str(handle.error))
+    finally:
+        if handle is not None:
+            handle.stop()

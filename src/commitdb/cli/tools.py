@@ -24,7 +24,8 @@ def _run(command: click.Command, prog_name: str, argv: list[str] | None) -> None
 
 
 def server_main(argv: list[str] | None = None, prog_name: str = "commit-database-server") -> None:
-    """``commit-database-server [-v...] [--host H] [--port P] [--socket-path S] DATABASE``."""
+    """``commit-database-server [-v...] [--host H] [--port P] [--socket-path S] [--token-file F]
+    [--tls-cert C] [limits...] DATABASE``."""
     _run(serve, prog_name, argv)
 
 

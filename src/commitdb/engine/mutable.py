@@ -32,7 +32,7 @@ from commitdb.errors import MissingBlobError, OperationError, PathError, Untyped
 from commitdb.values import containers as C
 from commitdb.values import types as T
 from commitdb.values.factory import create
-from commitdb.values.path import UNWRAP, Path, PathConst, resolve_type
+from commitdb.values.path import Path, PathConst, dynamic_unwrap, resolve_type
 from commitdb.values.scalars import ValueBlobId, ValueUUId
 from commitdb.values.value import Value
 
@@ -105,18 +105,6 @@ def _as_path(path: Any) -> PathConst:
                 p.field(part)
         return p.const()
     raise PathError(f"expected a Path, got {path!r}")
-
-
-def _dynamic_unwrap(path: PathConst, document_type: T.Type) -> int | None:
-    """The index of the first component of ``path`` that unwraps a variant or an any (whose
-    held type only a value knows), or None. The components before it are checked."""
-    comps = path.raw_components()
-    for i, c in enumerate(comps):
-        if c.kind_code() == UNWRAP:
-            _, held = resolve_type(PathConst(comps[:i]), document_type)
-            if isinstance(held, T.TypeVariant | T.TypeAny):
-                return i
-    return None
 
 
 def _position(p: Any, what: str) -> bytes:
@@ -196,7 +184,7 @@ class AttachmentMutating(AttachmentGetting):
         dk = self._target(attachment, key)
         p = _as_path(path)
         document_type = attachment.document_type()
-        cut = _dynamic_unwrap(p, document_type)
+        cut = dynamic_unwrap(p, document_type)
         if cut is None:
             p, t = resolve_type(p, document_type)
             v = create(t, value)  # type: ignore[arg-type]

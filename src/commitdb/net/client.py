@@ -8,6 +8,8 @@ has a timeout: a dead or stopped server gives ConnectionFailedError, never a han
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import threading
 import time
@@ -19,6 +21,8 @@ from typing import Any
 from commitdb.blobs import blob_id_bytes
 from commitdb.errors import ConnectionFailedError, CorruptedDataError, ProtocolError
 from commitdb.net import protocol as P
+from commitdb.net.security import TOKEN_ENV, client_tls_context
+from commitdb.net.watch import WatchHandle, is_push
 from commitdb.storage.base import MERGE, BlobRecord, CommitData, CommitDatabasing, CommitHeader, as_id
 
 UNKNOWN = object()  # a served summary's entry that must be asked for again
@@ -29,6 +33,7 @@ BLOB_CACHE_BYTES = 64 * 1024 * 1024  # blob bytes kept by a client
 COMMIT_BATCH_BYTES = 8 * 1024 * 1024  # program bytes per insert_commits message
 HEADER_PAGE = 20_000  # headers per answer (~2.5 MB, far below the frame limit)
 POLL_FRESH = 0.25  # seconds the catch-up data of a poll may be used
+ID_PAGE = 20_000  # ids per request (the server serves at most this many at once by default)
 
 
 @dataclass(eq=False)
@@ -108,7 +113,9 @@ class RemoteBackend(CommitDatabasing):
     """A CommitDatabasing whose storage lives in a server process."""
 
     def __init__(self, sock: socket.socket, address: str, timeout: float = REQUEST_TIMEOUT,
-                 max_frame: int = P.DEFAULT_MAX_FRAME) -> None:
+                 max_frame: int = P.DEFAULT_MAX_FRAME, token: str | None = None) -> None:
+        """Speaks the protocol over ``sock`` (connected, TLS already wrapped when used) and
+        proves ``token`` in the handshake (None: $COMMITDB_TOKEN when set)."""
         self._sock = sock
         self._address = address
         self._timeout = timeout
@@ -133,20 +140,48 @@ class RemoteBackend(CommitDatabasing):
         self._defs: tuple[bytes, bytes] | None = None  # (sha1, encoded definitions)
         self._poll: _Poll | None = None
         self._summary: tuple[int | None, list[Any]] | None = None  # (data version, served summary)
-        self._handshake()
+        # Live changes: the last version the server pushed, counted so that each watch handle
+        # sees every push once.
+        self._pushed_version: int | None = None
+        self._pushes = 0
+        self._watches: list[WatchHandle] = []
+        self.role: str | None = None  # the token's role, when the server asked for one
+        self._id_page = ID_PAGE  # ids per request: the server's limit when it told one
+        self._handshake(token if token is not None else os.environ.get(TOKEN_ENV) or None)
 
     # --- connecting --------------------------------------------------------------------------
     @staticmethod
-    def connect(host: str, port: int | str = P.DEFAULT_PORT, timeout: float = REQUEST_TIMEOUT) -> RemoteBackend:
-        return RemoteBackend(*tcp_socket(host, port), timeout)
+    def connect(host: str, port: int | str = P.DEFAULT_PORT, timeout: float = REQUEST_TIMEOUT, *,
+                token: str | None = None, tls: Any = None, tls_ca: str | None = None) -> RemoteBackend:
+        """``tls``: True (the system's trusted authorities, or ``tls_ca``) or an
+        ``ssl.SSLContext``; the server's certificate must name ``host``."""
+        context = client_tls_context(tls, tls_ca)
+        sock, address = tcp_socket(host, port)
+        if context is not None:
+            try:
+                sock = context.wrap_socket(sock, server_hostname=host)
+            except OSError as e:  # ssl.SSLError, a certificate not trusted, a plain server...
+                sock.close()
+                raise ConnectionFailedError(
+                    f"TLS handshake with {address} failed: {e} (does the server use TLS, "
+                    f"and is its certificate trusted for {host}?)") from None
+        return RemoteBackend(sock, address, timeout, token=token)
 
     @staticmethod
-    def connect_local(path: str, timeout: float = REQUEST_TIMEOUT) -> RemoteBackend:
-        return RemoteBackend(unix_socket(path), path, timeout)
+    def connect_local(path: str, timeout: float = REQUEST_TIMEOUT, *, token: str | None = None) -> RemoteBackend:
+        return RemoteBackend(unix_socket(path), path, timeout, token=token)
 
-    def _handshake(self) -> None:
-        self._send(P.hello())
-        answer = self._receive()
+    def _handshake(self, token: str | None) -> None:
+        greeting = P.hello()
+        if token is not None:
+            greeting["token"] = token
+        self._send(greeting)
+        try:
+            answer = self._receive()
+        except ConnectionFailedError as e:
+            raise ConnectionFailedError(
+                f"{e} during the handshake (a server that requires TLS closes plain connections: "
+                f"connect with tls=True)") from None
         if isinstance(answer, dict) and "error" in answer:
             self._shutdown()
             P.raise_remote(answer["error"])
@@ -155,6 +190,11 @@ class RemoteBackend(CommitDatabasing):
         except ProtocolError:
             self._shutdown()
             raise
+        role = answer.get("role")
+        self.role = role if isinstance(role, str) else None
+        max_ids = answer.get("max_ids")
+        if isinstance(max_ids, int) and not isinstance(max_ids, bool) and max_ids > 0:
+            self._id_page = min(ID_PAGE, max_ids)
 
     # --- plumbing ------------------------------------------------------------------------------
     def _send(self, message: Any) -> None:
@@ -167,20 +207,42 @@ class RemoteBackend(CommitDatabasing):
 
     def _receive(self) -> Any:
         while not self._inbox:
-            try:
-                self._sock.settimeout(self._timeout)
-                chunk = self._sock.recv(1 << 20)
-            except TimeoutError:
-                self._shutdown()
-                raise ConnectionFailedError(f"no answer from {self._address} within {self._timeout:g} s") from None
-            except OSError as e:
-                self._shutdown()
-                raise ConnectionFailedError(f"connection to {self._address} lost: {e}") from None
-            if not chunk:
-                self._shutdown()
-                raise ConnectionFailedError(f"the server at {self._address} closed the connection")
-            self._inbox.extend(self._decoder.feed(chunk))
+            self._pull(blocking=True)
         return self._inbox.pop(0)
+
+    def _pull(self, blocking: bool) -> None:
+        """Read what the socket brings and route it: waiting up to the request timeout when
+        ``blocking``, else only what is already there. ConnectionFailedError when it fails."""
+        try:
+            if blocking:
+                self._sock.settimeout(self._timeout)
+            else:
+                self._sock.setblocking(False)
+            chunk = self._sock.recv(1 << 20)
+        except TimeoutError:
+            self._shutdown()
+            raise ConnectionFailedError(f"no answer from {self._address} within {self._timeout:g} s") from None
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            if not blocking and e.__class__.__name__ == "SSLWantReadError":  # no whole TLS record yet
+                return
+            self._shutdown()
+            raise ConnectionFailedError(f"connection to {self._address} lost: {e}") from None
+        if not chunk:
+            self._shutdown()
+            raise ConnectionFailedError(f"the server at {self._address} closed the connection")
+        self._route(self._decoder.feed(chunk))
+
+    def _route(self, messages: list[Any]) -> None:
+        """Answers go to the inbox; pushes (live changes) are noted for the watch handles."""
+        for message in messages:
+            if is_push(message):
+                if isinstance(message[2], int):
+                    self._pushed_version = message[2]
+                    self._pushes += 1
+            else:
+                self._inbox.append(message)
 
     def call(self, method: str, *args: Any) -> Any:
         """One request/response round trip; server errors are re-raised as their own class."""
@@ -213,6 +275,60 @@ class RemoteBackend(CommitDatabasing):
         with self._lock:
             if not self._closed:
                 self._shutdown()
+        for handle in list(self._watches):
+            handle.stop()
+
+    # --- live changes --------------------------------------------------------------------------
+    def watch(self, callback: Callable[[int], None] | None = None) -> WatchHandle:
+        """Ask the server to push changes on this connection; ``callback(version)`` runs on the
+        handle's thread after each one (within ~50 ms of the server noticing: it looks every
+        25 ms, and at once after a write it served). Stop with ``handle.stop()``."""
+        with self._lock:
+            known = self.call("data_version")
+            self.call("watch", known)
+            seen = [self._pushes]
+
+        def pump(timeout: float) -> int | None:
+            if self._pushes == seen[0]:
+                self._read_pushes(timeout)
+            if self._pushes != seen[0]:
+                seen[0] = self._pushes
+                return self._pushed_version
+            return None
+
+        handle = WatchHandle(pump, callback, self._unwatch, name=f"commitdb-watch {self._address}")
+        self._watches.append(handle)
+        return handle
+
+    def _unwatch(self, handle: WatchHandle) -> None:
+        if handle in self._watches:
+            self._watches.remove(handle)
+        if not self._watches and not self._closed:
+            try:
+                self.call("unwatch")
+            except ConnectionFailedError:
+                pass
+
+    def _read_pushes(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for pushes while no request is running (a running request
+        reads them itself). ConnectionFailedError when the connection is lost."""
+        if self._closed:
+            raise ConnectionFailedError(f"the connection to {self._address} is closed")
+        try:
+            pending = getattr(self._sock, "pending", lambda: 0)()  # TLS: bytes already decrypted
+            readable = pending or select.select([self._sock], [], [], timeout)[0]
+        except (OSError, ValueError):
+            raise ConnectionFailedError(f"the connection to {self._address} is closed") from None
+        if not readable or not self._lock.acquire(blocking=False):
+            if readable:
+                time.sleep(min(timeout, 0.005))  # a request is reading them right now
+            return
+        try:
+            if self._closed:
+                raise ConnectionFailedError(f"the connection to {self._address} is closed")
+            self._pull(blocking=False)
+        finally:
+            self._lock.release()
 
     def _cached_meta(self, name: str) -> Any:
         if name not in self._meta:
@@ -241,6 +357,11 @@ class RemoteBackend(CommitDatabasing):
 
     def address(self) -> str:
         return self._address
+
+    @property
+    def ids_per_request(self) -> int:
+        """The most ids one request carries (the server's limit when it announced one)."""
+        return self._id_page
 
     # --- server-side reads --------------------------------------------------------------------
     def serves_reads(self) -> bool:
@@ -376,8 +497,9 @@ class RemoteBackend(CommitDatabasing):
     def get_commits(self, commit_ids: Any) -> list[CommitData]:
         ids = list(commit_ids)
         missing = [c for c in ids if c not in self._commits]
-        for start in range(0, len(missing), 2000):
-            for packed in self.call("get_commits", missing[start:start + 2000]):
+        page = min(2000, self._id_page)
+        for start in range(0, len(missing), page):
+            for packed in self.call("get_commits", missing[start:start + page]):
                 c = P.unpack_commit(packed)
                 self._commits[c.header().id] = c
         return [self._commits[c] for c in ids if c in self._commits]
@@ -478,7 +600,11 @@ class RemoteBackend(CommitDatabasing):
                     and all(c in poll.index for c in commit_ids):
                 index, poll.index = poll.index, None
                 return {c: index[c] for c in commit_ids}
-        rows = self.call("load_index", commit_ids)
+        if commit_ids is None:
+            rows = self.call("load_index", None)
+        else:
+            rows = [row for start in range(0, len(commit_ids), self._id_page)
+                    for row in self.call("load_index", commit_ids[start:start + self._id_page])]
         return {cid: P.unpack_entries(entries) for cid, entries in rows}
 
     # --- blobs -----------------------------------------------------------------------------------
@@ -515,7 +641,7 @@ class RemoteBackend(CommitDatabasing):
         found: dict[bytes, BlobRecord] = {b: self._blobs[b] for b in wanted if b in self._blobs}
         pending = [b for b in wanted if b not in found]
         while pending:
-            got = [P.unpack_blob(p) for p in self.call("get_blobs", pending)]
+            got = [P.unpack_blob(p) for p in self.call("get_blobs", pending[:self._id_page])]
             for blob in got:
                 found[blob.blob_id] = blob
                 self._cache_blob(blob)
@@ -534,7 +660,10 @@ class RemoteBackend(CommitDatabasing):
 
     def missing_blobs(self, blob_ids: list[bytes]) -> list[bytes]:
         unknown = [b for b in blob_ids if b not in self._blobs]
-        return list(self.call("missing_blobs", unknown)) if unknown else []
+        missing: list[bytes] = []
+        for start in range(0, len(unknown), self._id_page):
+            missing.extend(self.call("missing_blobs", unknown[start:start + self._id_page]))
+        return missing
 
     def missing_blob_ids(self, blob_ids: list[bytes]) -> set[bytes]:
         return set(self.missing_blobs(list(blob_ids)))
@@ -574,7 +703,7 @@ class RemoteBackend(CommitDatabasing):
             if blob is not None and len(blob.data) > P.BLOB_CHUNK:
                 count += self._upload(blob)
                 continue
-            if batch and (blob is None or size + len(blob.data) > P.BLOB_CHUNK):
+            if batch and (blob is None or size + len(blob.data) > P.BLOB_CHUNK or len(batch) >= 5000):
                 added, *versions = self.call("insert_blobs", [P.pack_blob(b) for b in batch])
                 self._wrote(versions)
                 for b in batch:
@@ -606,6 +735,9 @@ class RemoteBackend(CommitDatabasing):
         try:
             self.call("commit")
         except BaseException:
+            # Not stored after all (the server rolled the transaction back): what this
+            # connection saw of it goes, as after a rollback.
+            self._bump_generation()
             self._forget_transaction()
             raise
         finally:

@@ -26,6 +26,10 @@ class RemoteReadIndex(ReadIndex):
     def _call(self, method: str, *args: Any) -> Any:
         return self._backend.call(method, *args)
 
+    def _ids_per_request(self) -> int:
+        """Commit ids per request: the server's limit when it announced a lower one."""
+        return min(IDS_PER_REQUEST, self._backend.ids_per_request)
+
     def epoch(self) -> int:
         return int(self._backend.served_summary()[2])
 
@@ -41,8 +45,9 @@ class RemoteReadIndex(ReadIndex):
     def placements(self, commit_ids: Iterable[bytes]) -> dict[bytes, tuple[int, int]]:
         ids = list(dict.fromkeys(commit_ids))
         out: dict[bytes, tuple[int, int]] = {}
-        for start in range(0, len(ids), IDS_PER_REQUEST):
-            for row in self._call("rx_placements", ids[start:start + IDS_PER_REQUEST]):
+        page = self._ids_per_request()
+        for start in range(0, len(ids), page):
+            for row in self._call("rx_placements", ids[start:start + page]):
                 if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], bytes)):
                     raise ProtocolError("malformed placement answer")
                 out[row[0]] = (int(row[1]), int(row[2]))

@@ -41,11 +41,16 @@ def encode_frame(obj: Any, max_frame: int = DEFAULT_MAX_FRAME) -> bytes:
     return LENGTH.pack(len(body)) + body
 
 
-def decode_body(body: bytes) -> Any:
+def decode_body(body: bytes, max_items: int | None = None) -> Any:
+    """The message in ``body``; ProtocolError when it is malformed, or when an array or map
+    holds more than ``max_items`` entries (refused as soon as its header is read)."""
+    items = len(body) if max_items is None else min(len(body), max_items)
     try:
         return msgpack.unpackb(body, raw=False, strict_map_key=True, max_bin_len=len(body), max_str_len=len(body),
-                               max_array_len=len(body), max_map_len=len(body))
+                               max_array_len=items, max_map_len=items)
     except Exception as e:  # msgpack raises several unrelated classes on bad input
+        if "max_array_len" in str(e) or "max_map_len" in str(e):
+            raise ProtocolError(f"a list or map in the message has more than {items} items, the limit") from None
         raise ProtocolError(f"malformed message: {e}") from None
 
 

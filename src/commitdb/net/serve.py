@@ -1,4 +1,9 @@
-"""Running a server as a process: logging levels, signals, graceful shutdown (SPEC §10)."""
+"""Running a server as a process: logging, the audit log, signals, graceful shutdown (SPEC §10).
+
+``commitdb serve``, ``commit-database-server`` and ``tools/commit_database_server.py`` are one
+click command (``commitdb.cli.serve_commands``): it builds its limit options from
+``net.limits.LIMIT_FLAGS`` and calls ``serve``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,21 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
-from commitdb.errors import CommitDBError, ListenError
+from commitdb.errors import CommitDBError, ListenError, ValidationError
+from commitdb.net.limits import Limits
 from commitdb.net.server import CommitDatabaseServer, DatabaseService
 
 GRACEFUL = "The server finished gracefully."
 SHUTDOWN_GRACE = 5.0
+
+def default_host(socket_path: str | None, tokens: Any) -> str | None:
+    """Where a server listens when no --host is given: nowhere on TCP when it has a unix
+    socket; on every interface when it requires tokens; else on loopback only."""
+    if socket_path is not None:
+        return None
+    return "0.0.0.0" if tokens is not None else "127.0.0.1"
 
 
 def log_level(verbosity: int) -> int:
@@ -26,49 +39,68 @@ def log_level(verbosity: int) -> int:
 
 def serve(database: str, host: str | None = None, port: int | None = None, socket_path: str | None = None,
           verbosity: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr, synchronous: str = "FULL",
-          viper_clients: str = "local",
+          tokens: Any = None, tls: Any = None, insecure: bool = False, limits: Limits | None = None,
+          viper_clients: str | None = None,
           on_listening: Callable[[list[str]], None] | None = None) -> int:
     """Serve ``database`` until SIGINT/SIGTERM; returns the process exit code (0: graceful
     stop, 1: clients were still running after the grace period).
 
+    ``tokens``: a ``net.security.TokenTable`` every client must prove a token of (None: no
+    authentication, and then only loopback addresses and unix sockets unless ``insecure``);
+    ``tls``: an ``ssl.SSLContext`` for the TCP listener; ``limits``: see ``net.limits``.
+    ``viper_clients`` says where clients of the reference protocol are served (off, local, any;
+    default: local, or off with tokens). Without ``host`` and ``socket_path`` the server
+    listens on 127.0.0.1 (0.0.0.0 with tokens).
+
     What prevents the start is raised, nothing is half-started: the error of opening the
-    database, of the same class, its message starting ``cannot serve 'PATH'``; ListenError
-    when the address cannot be listened on. ``on_listening(addresses)`` is called once the
-    server listens, with each address as text (``host:port`` with the real port, or the
-    socket path). ``viper_clients`` says where clients of the reference protocol are served
-    (off, local, any); the choice is stated on ``out`` at start-up."""
+    database, of the same class, its message starting ``cannot serve 'PATH'``;
+    ValidationError for an address that may not be served without tokens; ListenError when
+    the address cannot be listened on. Once the server listens, one line on ``out`` says
+    where, with what security and its choice for reference clients, and
+    ``on_listening(addresses)`` is called with each address as text (``host:port`` with the
+    real port, or the socket path)."""
     logging.basicConfig(level=log_level(verbosity), stream=err,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_destructive_operations(err)
+    if host is None and socket_path is None:
+        host = default_host(socket_path, tokens)
     try:
         service = DatabaseService.open_file(database, synchronous)
     except CommitDBError as e:
         raise type(e)(f"cannot serve {database!r}: {e}") from e
-    if host is None and socket_path is None:
-        host = "0.0.0.0"
-    return asyncio.run(_run(service, host, port, socket_path, out, viper_clients, on_listening))
+    options: dict[str, Any] = {"tokens": tokens, "tls": tls, "insecure": insecure, "limits": limits,
+                               "viper_clients": viper_clients}
+    return asyncio.run(_run(service, host, port, socket_path, out, options, on_listening))
 
 
-VIPER_POLICY_TEXT = {
-    "off": "refused (--viper-clients off)",
-    "local": "served on the unix socket and loopback only (--viper-clients local)",
-    "any": "served from any address (--viper-clients any)",
-}
+def _log_destructive_operations(err: TextIO) -> None:
+    """Destructive operations are always logged (who, what, when), whatever the verbosity."""
+    audit = logging.getLogger("commitdb.audit")
+    audit.setLevel(logging.WARNING)
+    if not any(getattr(h, "commitdb_audit", False) for h in audit.handlers):
+        handler = logging.StreamHandler(err)
+        handler.setFormatter(logging.Formatter("%(asctime)s AUDIT %(message)s"))
+        handler.commitdb_audit = True  # type: ignore[attr-defined]
+        audit.addHandler(handler)
+        audit.propagate = False
 
 
 async def _run(service: DatabaseService, host: str | None, port: int | None, socket_path: str | None,
-               out: TextIO, viper_clients: str = "local",
+               out: TextIO, options: dict[str, Any],
                on_listening: Callable[[list[str]], None] | None = None) -> int:
-    server = CommitDatabaseServer(service, host=host, port=port, socket_path=socket_path,
-                                  viper_clients=viper_clients)
     try:
+        server = CommitDatabaseServer(service, host=host, port=port, socket_path=socket_path, **options)
         await server.start()
+    except ValidationError:  # an address that may not be served without tokens
+        service.close()
+        raise
     except (OSError, OverflowError, CommitDBError) as e:
         service.close()
         raise ListenError(f"cannot listen: {e}") from e
-    print(f"Reference-protocol (viper) clients: {VIPER_POLICY_TEXT[viper_clients]}.", file=out, flush=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, server.stop)
+    print(server.describe(), file=out, flush=True)
     where = []
     if host is not None:
         where.append(f"{host}:{server.port}")

@@ -2,67 +2,74 @@
 
 Each connection speaks the protocol of ``net.protocol``. Storage work runs on worker threads,
 never on the event loop: one thread for writes (serialised by an asyncio lock, which a client's
-explicit transaction holds until it commits, rolls back or disconnects), one for reads. Bytes
-from clients are untrusted: commit ids are re-hashed, programs decoded against the server's
-definitions, blob ids recomputed, and every argument checked before it reaches storage.
+explicit transaction holds until it commits, rolls back or disconnects), two for reads (a read
+goes to the less busy). Bytes from clients are untrusted: commit ids are re-hashed, programs
+decoded and type-checked against the server's definitions, blob ids recomputed, and every
+argument checked before it reaches storage (the request table is ``net.methods``). Who may
+connect (``net.security``), what one client may cost the others (``net.limits``) and live
+changes (``net.watch``) have modules of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import socket
 import stat
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from commitdb.blobs import blob_id_bytes
-from commitdb.engine.program import collect_blob_ids, decode_program, index_entries
 from commitdb.errors import (
     CommitDBError,
-    CommitNotFoundError,
-    CorruptedDataError,
     DatabaseBusyError,
     FrameTooLargeError,
-    MissingBlobError,
-    NotAHeadError,
+    LimitExceededError,
     ProtocolError,
     StorageError,
+    TransactionTimeoutError,
 )
 from commitdb.net import protocol as P
-from commitdb.net import server_reads
-from commitdb.storage.base import MUTATIONS, BlobRecord, CommitData, CommitDatabasing
+from commitdb.net.limits import SMALL_FRAME, ByteBudget, Limits
+from commitdb.net.methods import (
+    MAX_BATCH,
+    MAX_BLOBS_PER_MESSAGE,
+    READ_METHODS,
+    TX_METHODS,
+    WRITE_METHODS,
+    checked_commit,
+    describe_destructive,
+    no_args,
+    read_poll,
+    refuse_changing_definitions,
+)
+from commitdb.net.security import (
+    ADMIN,
+    ANONYMOUS_ADMIN,
+    DESTRUCTIVE,
+    Identity,
+    TokenTable,
+    check_allowed,
+    check_exposure,
+)
+from commitdb.net.stats import ServerStats
+from commitdb.net.uploads import Upload
+from commitdb.net.watch import ChangeNotifier
+from commitdb.storage.base import BlobRecord, CommitDatabasing
 
 log = logging.getLogger("commitdb.server")
+audit = logging.getLogger("commitdb.audit")  # destructive operations: who, what, when
 
 WRITE_WAIT = 10.0  # seconds a write waits for another client's transaction
-MAX_BATCH = 10_000  # commits in one insert_commits
 MAX_GROUP = 256  # single-commit inserts stored together by group commit
 MAX_UPLOAD = 1_000_000_000  # bytes of one blob uploaded in pieces (SQLite's default blob limit)
-POLL_MAX_HEADERS = 2000  # beyond this a poll answers the version only (keeps frames small)
+READERS = 2  # read connections (each on a thread of its own) of a server over a file
+MAX_GREETING = 64 * 1024  # bytes of the handshake frame (nothing larger before a token is proven)
 _EOF = object()  # what _read returns when the peer closed between two frames
-
-
-def _bytes_list(args: list[Any], size: int, what: str) -> list[bytes]:
-    if not isinstance(args, list) or not all(isinstance(x, bytes) and len(x) == size for x in args):
-        raise ProtocolError(f"{what} must be a list of {size}-byte ids")
-    return args
-
-
-def _one_id(args: list[Any], size: int = 20) -> bytes:
-    if len(args) != 1 or not isinstance(args[0], bytes) or len(args[0]) != size:
-        raise ProtocolError(f"expected one {size}-byte id")
-    return args[0]
-
-
-def _no_args(args: list[Any]) -> None:
-    if args:
-        raise ProtocolError("this method takes no arguments")
 
 
 @dataclass(eq=False)
@@ -73,21 +80,35 @@ class Connection:
     in_transaction: bool = False
     busy: int = 0
     writer: asyncio.StreamWriter | None = field(default=None, repr=False)
-    upload: tuple[str, int, bytearray] | None = field(default=None, repr=False)
+    upload: Upload | None = field(default=None, repr=False)
+    identity: Identity = ANONYMOUS_ADMIN
+    # The server rolled back this connection's idle transaction: its next requests are told so
+    # (TransactionTimeoutError) until it rolls back (accepted silently), commits or begins anew.
+    transaction_expired: bool = False
+
+    def drop_upload(self) -> None:
+        if self.upload is not None:
+            self.upload.close()
+            self.upload = None
 
 
 class DatabaseService:
     """Runs protocol methods against a backend (``writer``) and a read connection (``reader``)."""
 
     def __init__(self, writer: CommitDatabasing, reader: CommitDatabasing | None = None,
-                 versions: CommitDatabasing | None = None) -> None:
+                 versions: CommitDatabasing | None = None, more_readers: list[CommitDatabasing] | None = None) -> None:
         """``versions``, when given, is a connection used only for ``data_version()``, cheap
-        enough to ask on the event loop itself (no thread hop for the most frequent request)."""
+        enough to ask on the event loop itself (no thread hop for the most frequent request).
+        ``more_readers``: further read connections, each with a thread of its own; a read goes
+        to the least busy, so one long read does not hold up the others."""
         self.writer = writer
         self.reader = reader or writer
         self.versions = versions
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="commitdb-write")
         self._read_pool = ThreadPoolExecutor(1, thread_name_prefix="commitdb-read") if reader else self._write_pool
+        # [backend, its thread, reads queued or running there]
+        self._readers: list[list[Any]] = [[self.reader, self._read_pool, 0]] + [
+            [r, ThreadPoolExecutor(1, thread_name_prefix="commitdb-read"), 0] for r in (more_readers or [])]
         self._write_lock = asyncio.Lock()
         self._definitions_cache: tuple[bytes, Any] | None = None
         # The data version clients see is the read connection's, which moves when a write is
@@ -98,6 +119,9 @@ class DatabaseService:
         # is under way are stored together, in one transaction (one fsync).
         self._pending: list[tuple[list[Any], asyncio.Future[Any]]] = []
         self._grouping = False
+        self.limits = Limits()
+        self._upload_budget: ByteBudget | None = None
+        self.on_write: Callable[[], None] | None = None  # told after each write (live changes)
 
     @staticmethod
     def open_file(path: str, synchronous: str = "FULL") -> DatabaseService:
@@ -109,17 +133,23 @@ class DatabaseService:
 
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
-        writer = SQLiteBackend(path, synchronous=synchronous)
+        opened = [SQLiteBackend(path, synchronous=synchronous)]
         try:
-            return DatabaseService(writer, SQLiteBackend(path), SQLiteBackend(path, readonly=True))
+            for _ in range(READERS + 1):
+                opened.append(SQLiteBackend(path, readonly=len(opened) == 2))
+            return DatabaseService(opened[0], opened[1], opened[2], opened[3:])
         except BaseException:
-            writer.close()
+            for backend in opened:
+                backend.close()
             raise
 
     def close(self) -> None:
         self._write_pool.shutdown(wait=True)
         if self._read_pool is not self._write_pool:
             self._read_pool.shutdown(wait=True)
+        for backend, pool, _ in self._readers[1:]:
+            pool.shutdown(wait=True)
+            backend.close()
         self.writer.close()
         if self.reader is not self.writer:
             self.reader.close()
@@ -128,8 +158,40 @@ class DatabaseService:
 
     # --- dispatch ----------------------------------------------------------------------------
     async def handle(self, conn: Connection, method: str, args: list[Any]) -> Any:
+        """Run one request for ``conn``: its role allows it, an expired transaction is
+        reported, destructive operations are logged, watchers hear of writes."""
+        check_allowed(conn.identity, method)
+        if conn.transaction_expired:
+            if method == "rollback":
+                conn.transaction_expired = False
+                return None
+            if method == "begin_transaction":
+                conn.transaction_expired = False
+            else:
+                if method == "commit":
+                    conn.transaction_expired = False
+                raise TransactionTimeoutError(
+                    f"the server rolled back this connection's transaction after "
+                    f"{self.limits.transaction_idle_timeout:g} s without a request (and released the write lock)")
+        if method == "extend_definitions" and not conn.identity.allows(ADMIN):
+            # Definitions the server holds already: answered without the write lock (a read
+            # client opening its model must not wait for, or block, the writers).
+            await asyncio.get_running_loop().run_in_executor(self._read_pool, refuse_changing_definitions,
+                                                             self, args)
+            version = self.data_version()
+            return [False, version, version]
+        result = await self._dispatch(conn, method, args)
+        if method in WRITE_METHODS or method in ("commit", "blob_upload_chunk"):
+            if self.on_write is not None:
+                self.on_write()
+            if method in DESTRUCTIVE and (method != "extend_definitions" or result[0]):
+                audit.warning("%s (%s token, %s) %s %s", conn.identity.name, conn.identity.role, conn.peer,
+                              method, describe_destructive(method, args))
+        return result
+
+    async def _dispatch(self, conn: Connection, method: str, args: list[Any]) -> Any:
         if method == "data_version":
-            _no_args(args)
+            no_args(args)
             if self.versions is not None:
                 return self.data_version()
             return await asyncio.get_running_loop().run_in_executor(self._read_pool, self.data_version)
@@ -137,19 +199,25 @@ class DatabaseService:
             # The frequent case (nothing changed) is answered on the loop, without a thread hop.
             version = self.data_version()
             if args[0] == version and not isinstance(args[0], bool):
-                _r_poll(self, self.reader, args)  # validates the arguments (cheap when current)
+                read_poll(self, self.reader, args)  # validates the arguments (cheap when current)
                 return [version]
-        if method in _TX_METHODS:
+        if method in TX_METHODS:
             return await self._transaction(conn, method, args)
         if method == "insert_commit" and not conn.in_transaction:
             return await self._grouped_insert(args)
         if method == "blob_upload_chunk":
             return await self._upload(conn, args)
-        read = _READ_METHODS.get(method)
+        read = READ_METHODS.get(method)
         if read is not None:
-            backend, pool = (self.writer, self._write_pool) if conn.in_transaction else (self.reader, self._read_pool)
-            return await asyncio.get_running_loop().run_in_executor(pool, read, self, backend, args)
-        write = _WRITE_METHODS.get(method)
+            if conn.in_transaction:
+                return await asyncio.get_running_loop().run_in_executor(self._write_pool, read, self, self.writer, args)
+            slot = min(self._readers, key=lambda r: r[2])
+            slot[2] += 1
+            try:
+                return await asyncio.get_running_loop().run_in_executor(slot[1], read, self, slot[0], args)
+            finally:
+                slot[2] -= 1
+        write = WRITE_METHODS.get(method)
         if write is None:
             raise ProtocolError(f"unknown method {method!r}")
         if conn.in_transaction:
@@ -172,21 +240,38 @@ class DatabaseService:
         if total > MAX_UPLOAD:
             raise ProtocolError(f"a blob of {total} bytes exceeds the upload limit of {MAX_UPLOAD} bytes")
         if offset == 0:
-            conn.upload = (layout, total, bytearray())
-        if conn.upload is None or conn.upload[:2] != (layout, total) or len(conn.upload[2]) != offset:
-            conn.upload = None
+            conn.drop_upload()
+            if self._upload_budget is None:
+                self._upload_budget = ByteBudget(self.limits.max_upload_total, "blobs being uploaded")
+            conn.upload = Upload(layout, total, self._upload_budget)
+        upload = conn.upload
+        if upload is None or not upload.matches(layout, total, offset):
+            conn.drop_upload()
             raise ProtocolError("blob_upload_chunk: pieces must come in order, starting at offset 0")
-        buffer = conn.upload[2]
-        if offset + len(data) > total:
-            conn.upload = None
-            raise ProtocolError("blob_upload_chunk: more bytes than announced")
-        buffer += data
-        if len(buffer) < total:
+        try:
+            upload.add(data)
+        except ProtocolError:
+            conn.drop_upload()
+            raise
+        if not upload.complete():
             return None
         conn.upload = None
-        blob = BlobRecord(blob_id_bytes(layout, bytes(buffer)), layout, bytes(buffer))
-        result = await self.handle(conn, "insert_blob", [P.pack_blob(blob)])
-        return [blob.blob_id, *result]
+        loop = asyncio.get_running_loop()
+        try:
+            if conn.in_transaction:
+                return await loop.run_in_executor(self._write_pool, self._store_upload, upload)
+            await self._acquire(conn)
+            try:
+                return await loop.run_in_executor(self._write_pool, self._store_upload, upload)
+            finally:
+                self._write_lock.release()
+        finally:
+            upload.close()
+
+    def _store_upload(self, upload: Upload) -> list[Any]:
+        """On the write thread (so one finished upload at a time is in memory): store it."""
+        blob = BlobRecord(upload.blob_id(), upload.layout, upload.read_all())
+        return [blob.blob_id, *self.versioned(lambda: self.writer.insert_blob(blob))]
 
     async def _grouped_insert(self, args: list[Any]) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -237,7 +322,7 @@ class DatabaseService:
             try:
                 if len(args) != 1:
                     raise ProtocolError("insert_commit takes one commit")
-                checked.append(_checked_commit(self, args[0], earlier))
+                checked.append(checked_commit(self, args[0], earlier))
             except (CommitDBError, ValueError, TypeError) as error:
                 checked.append(error if isinstance(error, CommitDBError) else ProtocolError(str(error)))
         good = [c for c in checked if not isinstance(c, BaseException)]
@@ -257,7 +342,7 @@ class DatabaseService:
     async def _transaction(self, conn: Connection, method: str, args: list[Any]) -> Any:
         loop = asyncio.get_running_loop()
         if method == "in_transaction":
-            _no_args(args)
+            no_args(args)
             return conn.in_transaction
         if method == "begin_transaction":
             if len(args) != 1 or args[0] not in ("Deferred", "Immediate", "Exclusive"):
@@ -272,7 +357,7 @@ class DatabaseService:
                 raise
             conn.in_transaction = True
             return None
-        _no_args(args)
+        no_args(args)
         if not conn.in_transaction:
             raise StorageError("no transaction in progress")
         try:
@@ -285,7 +370,9 @@ class DatabaseService:
         return None
 
     async def abandon(self, conn: Connection) -> None:
-        """A client went away: roll back its transaction and free the write lock."""
+        """A client went away (or sat idle inside its transaction): roll back its transaction,
+        free the write lock, forget its unfinished upload."""
+        conn.drop_upload()
         if conn.in_transaction:
             conn.in_transaction = False
             try:
@@ -320,291 +407,6 @@ class DatabaseService:
         return [result, before, after]
 
 
-# --- the method table ------------------------------------------------------------------------
-
-
-def _r_simple(name: str) -> Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]:
-    def call(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-        _no_args(args)
-        return getattr(backend, name)()
-
-    return call
-
-
-def _r_get_commit(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    c = backend.get_commit(_one_id(args))
-    return None if c is None else P.pack_commit(c)
-
-
-def _r_get_commits(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    if len(args) != 1:
-        raise ProtocolError("get_commits takes one list of ids")
-    ids = _bytes_list(args[0], 20, "commit ids")
-    return [P.pack_commit(c) for c in backend.get_commits(ids)]
-
-
-def _r_get_header(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    h = backend.get_header(_one_id(args))
-    return None if h is None else P.pack_header(h)
-
-
-def _r_all_headers(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    _no_args(args)
-    return [P.pack_header(h) for h in backend.all_headers()]
-
-
-def _r_headers_since(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    if not 1 <= len(args) <= 2 or not isinstance(args[0], int) or isinstance(args[0], bool) \
-            or not 0 <= args[0] < 2 ** 63:
-        raise ProtocolError("headers_since takes a marker (an integer in [0, 2**63)) and an optional limit")
-    limit = args[1] if len(args) == 2 else None
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1_000_000):
-        raise ProtocolError("headers_since: the limit must be an integer from 1 to 1000000")
-    headers, marker = backend.headers_since(args[0], limit)
-    return [[P.pack_header(h) for h in headers], marker]
-
-
-def _r_head_ids(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    _no_args(args)
-    return sorted(backend.head_ids())
-
-
-def _r_get_blob(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    b = backend.get_blob(_one_id(args))
-    return None if b is None else P.pack_blob(b)
-
-
-def _r_has_blob(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    return backend.has_blob(_one_id(args))
-
-
-def _r_blob_chunk(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    """[layout, total size, bytes] of a blob from ``offset``, at most ``size`` bytes; nil if absent.
-    Lets a client read a blob larger than a frame in pieces."""
-    if len(args) != 3 or not isinstance(args[0], bytes) or len(args[0]) != 20:
-        raise ProtocolError("blob_chunk takes [blob id, offset, size]")
-    offset, size = args[1], args[2]
-    for n in (offset, size):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ProtocolError("blob_chunk: offset and size must be non-negative integers")
-    size = min(size, P.BLOB_CHUNK)
-    record = backend.get_blob(args[0])
-    if record is None:
-        return None
-    return [record.layout, len(record.data), record.data[offset:offset + size]]
-
-
-def _r_get_blobs(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    """The blobs of a list of ids, as many as fit in BLOB_CHUNK bytes (at least one unless it is
-    larger than that: the client then reads it with blob_chunk); absent ids are skipped."""
-    if len(args) != 1:
-        raise ProtocolError("get_blobs takes one list of ids")
-    out, total = [], 0
-    for blob_id in _bytes_list(args[0], 20, "blob ids"):
-        record = backend.get_blob(blob_id)
-        if record is None:
-            continue
-        if total + len(record.data) > P.BLOB_CHUNK:
-            break
-        out.append(P.pack_blob(record))
-        total += len(record.data)
-    return out
-
-
-def _r_missing_blobs(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    if len(args) != 1:
-        raise ProtocolError("missing_blobs takes one list of ids")
-    return [b for b in _bytes_list(args[0], 20, "blob ids") if not backend.has_blob(b)]
-
-
-def _r_blob_sizes(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    _no_args(args)
-    return [[b, layout, size] for b, (layout, size) in backend.blob_sizes().items()]
-
-
-FEW_COMMITS = 1000  # index entries of fewer commits are computed from their programs
-
-
-def _index_entries(service: DatabaseService, backend: CommitDatabasing, ids: list[bytes] | None) -> list[Any]:
-    """[[commit id, packed entries]] of the Mutations commits among ``ids``: from the backend's
-    stored index for many commits (one scan), from the programs themselves for a few."""
-    if ids is None or len(ids) > FEW_COMMITS:
-        return [[cid, P.pack_entries(entries)] for cid, entries in backend.load_index(ids).items()]
-    out = []
-    for commit in backend.get_commits(ids):
-        if commit.header().type_code == MUTATIONS:
-            program = decode_program(commit.data(), service.definitions(), service.token())
-            out.append([commit.header().id, P.pack_entries(index_entries(program))])
-    return out
-
-
-def _r_load_index(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    if len(args) != 1:
-        raise ProtocolError("load_index takes one argument (a list of ids, or nil)")
-    ids = None if args[0] is None else _bytes_list(args[0], 20, "commit ids")
-    return _index_entries(service, backend, ids)
-
-
-def _r_poll(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
-    """[version] when ``known`` is current; else everything a client needs to catch up, in one
-    answer: [version, definitions sha1, definitions bytes (nil when the client's sha1 is
-    current), headers since ``marker``, next marker, commit count, index entries of those
-    headers (nil when the backend keeps no index)]."""
-    if len(args) == 4 and args[3] == "reads":
-        args = args[:3]
-        lean = True  # a client that reads through the server: no headers, the read summary instead
-    elif len(args) != 3:
-        raise ProtocolError('poll takes [known version or nil, marker, definitions sha1 or nil] (+ "reads")')
-    else:
-        lean = False
-    known, marker, defs_sha = args
-    if known is not None and (not isinstance(known, int) or isinstance(known, bool)):
-        raise ProtocolError("poll: the known version must be an integer or nil")
-    if not isinstance(marker, int) or isinstance(marker, bool) or not 0 <= marker < 2 ** 63:
-        raise ProtocolError("poll: the marker must be an integer in [0, 2**63)")
-    if defs_sha is not None and not isinstance(defs_sha, bytes):
-        raise ProtocolError("poll: the definitions digest must be bytes or nil")
-    version = service.data_version()
-    if known == version:
-        return [version]
-    definitions = backend.definitions_bytes()
-    sha = hashlib.sha1(definitions).digest()
-    if lean:
-        return [version, sha, None if sha == defs_sha else definitions, server_reads.summary(service, backend)]
-    headers, next_marker = backend.headers_since(marker)
-    if len(headers) > POLL_MAX_HEADERS:
-        return [version]  # a long catch-up: the client asks for it piece by piece
-    index = None
-    if backend.persists_index():
-        mutations = [h.id for h in headers if h.type_code == MUTATIONS]
-        index = _index_entries(service, backend, mutations) if mutations else []
-    return [version, sha, None if sha == defs_sha else definitions, [P.pack_header(h) for h in headers],
-            next_marker, backend.commit_count(), index]
-
-
-_READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]] = {
-    "poll": _r_poll,
-    "serves_reads": lambda service, backend, args: True,
-    **server_reads.READ_METHODS,
-    **{name: _r_simple(name) for name in (
-        "path", "uuid", "documentation", "codec_name", "definitions_bytes", "is_readonly", "in_memory",
-        "commit_count", "blob_id_list", "persists_index",
-    )},
-    "get_commit": _r_get_commit,
-    "get_commits": _r_get_commits,
-    "get_header": _r_get_header,
-    "all_headers": _r_all_headers,
-    "headers_since": _r_headers_since,
-    "head_ids": _r_head_ids,
-    "get_blob": _r_get_blob,
-    "has_blob": _r_has_blob,
-    "missing_blobs": _r_missing_blobs,
-    "blob_chunk": _r_blob_chunk,
-    "get_blobs": _r_get_blobs,
-    "blob_sizes": _r_blob_sizes,
-    "load_index": _r_load_index,
-}
-
-
-def _checked_commit(service: DatabaseService, packed: Any,
-                    earlier: set[bytes] | None = None) -> tuple[CommitData, list[tuple[Any, bool]] | None]:
-    """Unpack a commit from a client and check it: the id re-hashes (in the database's codec),
-    its parent and target exist (stored, or ``earlier`` in the same batch), the program decodes
-    against the server's definitions, referenced blobs exist."""
-    commit = P.unpack_commit(packed)
-    h = commit.header()
-    token = service.token()
-    computed = commit.computed_id(token)
-    if computed != h.id:
-        raise CorruptedDataError(f"corrupted commit data, expected {h.id.hex()}, got {computed.hex()}")
-    entries = None
-    if h.type_code == MUTATIONS:
-        program = decode_program(commit.data(), service.definitions(), token)
-        for blob_id in collect_blob_ids(program.raw_opcodes()):
-            if not service.writer.has_blob(blob_id):
-                raise MissingBlobError(f"Missing blob {blob_id.hex()}")
-        entries = index_entries(program)
-    elif commit.data():
-        raise CorruptedDataError(f"a {h.commit_type()} commit carries no data")
-    for ref in (h.parent, h.target):
-        if ref != bytes(20) and (earlier is None or ref not in earlier) and service.writer.get_header(ref) is None:
-            raise CommitNotFoundError(f"Missing commit {ref.hex()} (referenced by {h.id.hex()})")
-    if earlier is not None:
-        earlier.add(h.id)
-    return commit, entries
-
-
-def _w_insert_commit(service: DatabaseService, args: list[Any]) -> Any:
-    if len(args) != 1:
-        raise ProtocolError("insert_commit takes one commit")
-    commit, entries = _checked_commit(service, args[0])
-    return service.versioned(lambda: service.writer.insert_commit(commit, entries))
-
-
-def _w_insert_commits(service: DatabaseService, args: list[Any]) -> Any:
-    """Several commits in one transaction: [[inserted flags], before, after]; all or nothing."""
-    if len(args) != 1 or not isinstance(args[0], list) or len(args[0]) > MAX_BATCH:
-        raise ProtocolError(f"insert_commits takes one list of at most {MAX_BATCH} commits")
-    earlier: set[bytes] = set()
-    rows = [_checked_commit(service, packed, earlier) for packed in args[0]]
-    return service.versioned(lambda: service.writer.insert_commits(rows))
-
-
-def _w_insert_blob(service: DatabaseService, args: list[Any]) -> Any:
-    if len(args) != 1:
-        raise ProtocolError("insert_blob takes one blob")
-    blob = P.unpack_blob(args[0])
-    computed = blob_id_bytes(blob.layout, blob.data)
-    if computed != blob.blob_id:
-        raise CorruptedDataError(f"blob id {blob.blob_id.hex()} does not match its content ({computed.hex()})")
-    return service.versioned(lambda: service.writer.insert_blob(blob))
-
-
-def _w_insert_blobs(service: DatabaseService, args: list[Any]) -> Any:
-    if len(args) != 1 or not isinstance(args[0], list):
-        raise ProtocolError("insert_blobs takes one list of blobs")
-    blobs = [P.unpack_blob(b) for b in args[0]]
-    for blob in blobs:
-        if blob_id_bytes(blob.layout, blob.data) != blob.blob_id:
-            raise CorruptedDataError(f"blob id {blob.blob_id.hex()} does not match its content")
-    return service.versioned(lambda: sum(1 for b in blobs if service.writer.insert_blob(b)))
-
-
-def _w_remove_commit(service: DatabaseService, args: list[Any]) -> Any:
-    cid = _one_id(args)
-    # Removing anything but a head would orphan its children: clients are not trusted with it.
-    if service.writer.get_header(cid) is not None and cid not in service.writer.head_ids():
-        raise NotAHeadError(f"{cid.hex()} is not a head")
-    return service.versioned(lambda: service.writer.remove_commit(cid))
-
-
-def _w_remove_all_but_first(service: DatabaseService, args: list[Any]) -> Any:
-    _no_args(args)
-    return service.versioned(service.writer.remove_all_but_first)
-
-
-def _w_extend_definitions(service: DatabaseService, args: list[Any]) -> Any:
-    if len(args) != 1 or not isinstance(args[0], bytes):
-        raise ProtocolError("extend_definitions takes the encoded definitions (bytes)")
-    from commitdb.dsm.definitions import Definitions
-
-    token = service.writer.codec_name() == "StreamTokenBinary"
-    incoming = Definitions.decode(args[0], token=token)
-    return service.versioned(lambda: service.writer.extend_definitions(incoming))
-
-
-_WRITE_METHODS: dict[str, Callable[[DatabaseService, list[Any]], Any]] = {
-    "insert_commit": _w_insert_commit,
-    "insert_commits": _w_insert_commits,
-    "insert_blob": _w_insert_blob,
-    "insert_blobs": _w_insert_blobs,
-    "remove_commit": _w_remove_commit,
-    "remove_all_but_first": _w_remove_all_but_first,
-    "extend_definitions": _w_extend_definitions,
-}
-_TX_METHODS = frozenset({"begin_transaction", "commit", "rollback", "in_transaction"})
-
-
 # --- the server ------------------------------------------------------------------------------
 
 
@@ -617,36 +419,88 @@ class CommitDatabaseServer:
     """
 
     def __init__(self, service: DatabaseService, host: str | None = None, port: int | None = None,
-                 socket_path: str | None = None, max_frame: int = P.DEFAULT_MAX_FRAME,
-                 idle_timeout: float | None = None, viper_clients: str = "local") -> None:
-        """``viper_clients``: where clients of the reference protocol are served: "off",
-        "local" (unix socket and loopback) or "any" (see net.viper_server)."""
+                 socket_path: str | None = None, max_frame: int | None = None,
+                 idle_timeout: float | None = None, *, tokens: TokenTable | None = None, tls: Any = None,
+                 limits: Limits | None = None, insecure: bool = False, viper_clients: str | None = None) -> None:
+        """``tokens``: who may connect (None: anyone who reaches the sockets, as admin — then
+        only loopback addresses and unix sockets are served unless ``insecure``); ``tls``: an
+        ``ssl.SSLContext`` for the TCP listener; ``limits``: see ``net.limits.Limits``
+        (``max_frame`` and ``idle_timeout``, when given, override its fields).
+        ``viper_clients``: where clients of the reference protocol are served: "off", "local"
+        (unix socket and loopback) or "any" (see net.viper_server); that protocol carries no
+        credentials, so the default is "off" with tokens, "local" without."""
         if host is None and socket_path is None:
             raise ValueError("give a host (TCP) or a socket path (unix)")
-        if viper_clients not in ("off", "local", "any"):
+        if viper_clients is None:
+            viper_clients = "off" if tokens is not None else "local"
+        if viper_clients not in VIPER_POLICY_TEXT:
             raise ValueError(f"viper_clients must be off, local or any, not {viper_clients!r}")
         self.viper_clients = viper_clients
         self.viper_shared: Any = None  # what the reference protocol's connections share
         self.service = service
         self.host, self.port, self.socket_path = host, port, socket_path
-        self.max_frame = max_frame
-        self.idle_timeout = idle_timeout
+        limits = limits or Limits()
+        if max_frame is not None:
+            limits = replace(limits, max_frame=max_frame)
+        if idle_timeout is not None:
+            limits = replace(limits, idle_timeout=idle_timeout)
+        self.limits = limits
+        self.max_frame = limits.max_frame
+        self.idle_timeout = limits.idle_timeout  # also what reference-protocol sessions wait
+        service.limits = limits
+        self.tokens, self.tls, self.insecure = tokens, tls, insecure
+        self.stats = ServerStats()
+        self._buffered = ByteBudget(limits.max_buffered_total, "partly received messages")
+        # No list a client sends may be longer than what one request may carry: a longer one is
+        # refused when its header is read, before millions of items are decoded on the loop.
+        self._max_items = max(limits.max_ids_per_request, MAX_BATCH, MAX_BLOBS_PER_MESSAGE)
+        self._notifier: ChangeNotifier | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = asyncio.Event()
 
     async def start(self) -> None:
+        """Bind. Without tokens, a TCP address other than loopback is refused (ValidationError)
+        unless the server was told ``insecure``."""
+        check_exposure(self.host, self.tokens, self.insecure)
+        self._notifier = ChangeNotifier(self._version)
+        self.service.on_write = self._notifier.poke
         if self.socket_path is not None:
             remove_stale_socket(self.socket_path)
             self._servers.append(await asyncio.start_unix_server(self._client, path=self.socket_path,
                                                                  limit=2 ** 16))
+            # Without a token the socket's permissions are the access control: owner only.
+            os.chmod(self.socket_path, 0o600)
         if self.host is not None:
             port = P.DEFAULT_PORT if self.port is None else self.port
             server = await asyncio.start_server(self._client, host=self.host, port=port, limit=2 ** 16,
-                                                reuse_address=True)
+                                                reuse_address=True, ssl=self.tls,
+                                                ssl_handshake_timeout=self.limits.handshake_timeout
+                                                if self.tls is not None else None)
             self._servers.append(server)
             self.port = server.sockets[0].getsockname()[1]
+
+    def describe(self) -> str:
+        """One line: where the server listens and with what security (printed at start)."""
+        where = []
+        if self.host is not None:
+            where.append(f"{self.host}:{self.port} (TCP{', TLS' if self.tls is not None else ', no TLS'})")
+        if self.socket_path is not None:
+            where.append(f"{self.socket_path} (unix socket, mode 600)")
+        if self.tokens is not None:
+            security = f"{len(self.tokens)} token(s) from the token file required"
+        elif self.insecure:
+            security = "INSECURE: no authentication, every client may read, write and reset"
+        else:
+            security = "no authentication (loopback and unix sockets only)"
+        return (f"commitdb server listening on {', '.join(where)}; {security}; "
+                f"reference-protocol (viper) clients: {VIPER_POLICY_TEXT[self.viper_clients]}")
+
+    async def _version(self) -> int:
+        if self.service.versions is not None:
+            return self.service.data_version()
+        return await asyncio.get_running_loop().run_in_executor(self.service._read_pool, self.service.data_version)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -667,6 +521,8 @@ class CommitDatabaseServer:
         self._stopped.set()
         for server in self._servers:
             server.close()
+        if self._notifier is not None:
+            await self._notifier.stop()
         # Idle clients cannot send anything the server would still run: close them now, which
         # also rolls back a transaction an idle client left open (it would block the others).
         for conn in list(self._connections):
@@ -699,6 +555,16 @@ class CommitDatabaseServer:
         if self._stopped.is_set():
             writer.close()
             return
+        if len(self._connections) >= self.limits.max_connections:
+            # Told at once, before its greeting: the client reads this as the handshake answer.
+            self.stats.connections_refused += 1
+            log.error("%s refused: %d connections already", peer, len(self._connections))
+            await self._send_quietly(writer, {**P.hello(), "error": [
+                "LimitExceededError",
+                f"the server has reached its limit of {self.limits.max_connections} connections; try again later"]})
+            writer.close()
+            return
+        self.stats.connections_accepted += 1
         self._connections.add(conn)
         task = asyncio.current_task()
         if task is not None:
@@ -708,7 +574,7 @@ class CommitDatabaseServer:
             await self._session(conn, reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             log.info("connection from %s dropped", peer)
-        except FrameTooLargeError as e:
+        except (FrameTooLargeError, LimitExceededError) as e:
             log.error("%s: %s", peer, e)
             await self._send_quietly(writer, [0, False, P.error_payload(e)])
         except ProtocolError as e:
@@ -717,6 +583,8 @@ class CommitDatabaseServer:
         except Exception:  # never let one client take the server down
             log.exception("unexpected error with %s", peer)
         finally:
+            if self._notifier is not None:
+                self._notifier.remove(conn)
             await self.service.abandon(conn)
             self._connections.discard(conn)
             if task is not None:
@@ -726,58 +594,100 @@ class CommitDatabaseServer:
                 await writer.wait_closed()
             log.info("connection from %s closed", peer)
 
-    async def _read_head(self, reader: asyncio.StreamReader) -> Any:
-        """The next frame's length prefix, or _EOF when the peer closed cleanly before it."""
+    async def _read_head(self, reader: asyncio.StreamReader, wait: float | None) -> Any:
+        """The next frame's length prefix, or _EOF when the peer closed cleanly before it.
+        ``wait`` bounds the silence before it starts (TimeoutError); once started, the prefix
+        must be complete within the frame timeout."""
         try:
-            return await self._timed(reader.readexactly(P.LENGTH.size))
-        except asyncio.IncompleteReadError as e:
-            if e.partial:
-                raise
+            head = await _within(reader.readexactly(1), wait)
+        except asyncio.IncompleteReadError:
             return _EOF
+        return head + await _within(reader.readexactly(P.LENGTH.size - 1), self.limits.frame_timeout)
 
-    async def _read(self, reader: asyncio.StreamReader, head: Any = None, started: bytes = b"") -> Any:
-        """The next message, or _EOF when the peer closed cleanly before a new frame. ``head``
-        and ``started``: the length prefix and first body bytes, when already read."""
+    async def _read(self, reader: asyncio.StreamReader, wait: float | None, max_frame: int | None = None,
+                    head: Any = None, started: bytes = b"") -> Any:
+        """The next message, or _EOF when the peer closed cleanly before a new frame (``wait``:
+        see _read_head). Once started, the frame must be complete within the frame timeout. A
+        frame above SMALL_FRAME takes its size from the bytes all connections may hold at
+        once, or is refused (LimitExceededError). ``head`` and ``started``: the length prefix
+        and first body bytes, when already read."""
         if head is None:
-            head = await self._read_head(reader)
+            head = await self._read_head(reader, wait)
             if head is _EOF:
                 return _EOF
         (length,) = P.LENGTH.unpack(head)
-        P.check_length(length, self.max_frame)
+        P.check_length(length, self.max_frame if max_frame is None else max_frame)
         if len(started) > length:
             raise ProtocolError("the handshake frame is shorter than its first byte")
-        return P.decode_body(started + await self._timed(reader.readexactly(length - len(started))))
+        counted = length if length > SMALL_FRAME else 0
+        self._buffered.reserve(counted)
+        try:
+            body = started + await _within(reader.readexactly(length - len(started)), self.limits.frame_timeout)
+        finally:
+            self._buffered.release(counted)
+        return P.decode_body(body, self._max_items)
 
     def stopping(self) -> bool:
         return self._stopped.is_set()
 
-    async def _timed(self, awaitable: Any) -> Any:
-        if self.idle_timeout is None:
-            return await awaitable
-        return await asyncio.wait_for(awaitable, self.idle_timeout)
+    def _silence_allowed(self, conn: Connection) -> float | None:
+        """How long the server waits for this connection's next request."""
+        if conn.in_transaction and self.limits.transaction_idle_timeout is not None:
+            return self.limits.transaction_idle_timeout
+        if self._notifier is not None and self._notifier.watching(conn):
+            return None  # a watcher is silent by design
+        return self.limits.idle_timeout
 
-    async def _session(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await self._read_head(reader)
+    async def _handshake(self, conn: Connection, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> bool:
+        """Greeting and token, within the handshake timeout; False when the peer left at once
+        or spoke the reference protocol (served, or refused, by net.viper_server)."""
+        head = await self._read_head(reader, self.limits.handshake_timeout)
         if head is _EOF:
-            return  # connected and left without a word (a port probe)
+            return False  # connected and left without a word (a port probe)
         started: bytes | None = b""
         if head[0] == 0:  # perhaps a reference frame (a big-endian length)
             from commitdb.net.viper_server import serve_if_viper
 
             started = await serve_if_viper(self, conn, reader, writer, head)
             if started is None:
-                return
-        greeting = await self._read(reader, head, started)
+                return False
+        greeting = await self._read(reader, None, MAX_GREETING, head, started)
+        if greeting is _EOF:
+            return False
         try:
             P.check_hello(greeting)
+            if self.tokens is not None:
+                try:
+                    conn.identity = self.tokens.identify(greeting.get("token"))
+                except CommitDBError:
+                    self.stats.authentication_failures += 1
+                    log.error("%s: authentication failed", conn.peer)
+                    raise
         except CommitDBError as e:
-            await self._send_quietly(writer, {"magic": P.MAGIC, "version": P.PROTOCOL_VERSION,
-                                              "error": P.error_payload(e)})
-            raise
-        writer.write(P.encode_frame(P.hello(), self.max_frame))
+            await self._send_quietly(writer, {**P.hello(), "error": P.error_payload(e)})
+            raise ConnectionError(str(e)) from None
+        answer: dict[str, Any] = {**P.hello(), "max_ids": self.limits.max_ids_per_request}
+        if self.tokens is not None:
+            answer["role"] = conn.identity.role
+        writer.write(P.encode_frame(answer, self.max_frame))
         await writer.drain()
+        return True
+
+    async def _session(self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not await self._handshake(conn, reader, writer):
+            return
         while True:
-            message = await self._read(reader)
+            wait = self._silence_allowed(conn)
+            try:
+                message = await self._read(reader, wait)
+            except TimeoutError:
+                if not conn.in_transaction:
+                    raise
+                log.error("%s: transaction idle for %g s: rolled back", conn.peer, wait)
+                await self.service.abandon(conn)
+                conn.transaction_expired = True
+                continue
             if message is _EOF:
                 return  # the client left between two requests: a normal end
             request_id, method, args = P.parse_request(message)
@@ -790,7 +700,9 @@ class CommitDatabaseServer:
             # Busy until the answer is handed to the socket, so a shutdown lets it go out.
             conn.busy += 1
             try:
+                started = time.perf_counter()
                 response = await self._answer(conn, request_id, method, args)
+                self.stats.request(method, time.perf_counter() - started)
                 try:
                     frame = P.encode_frame(response, self.max_frame)
                 except FrameTooLargeError as e:
@@ -802,10 +714,39 @@ class CommitDatabaseServer:
             if self._stopped.is_set():
                 return  # answered the last request; the shutdown closes the rest
 
+    async def _connection_request(self, conn: Connection, method: str, args: list[Any]) -> Any:
+        """Requests about the connection itself (not the database): watch, unwatch, stats."""
+        assert self._notifier is not None
+        if method == "watch":
+            if len(args) > 1 or (args and args[0] is not None and (not isinstance(args[0], int)
+                                                                  or isinstance(args[0], bool))):
+                raise ProtocolError("watch takes [known version or nil]")
+            assert conn.writer is not None
+            self._notifier.add(conn, conn.writer, args[0] if args else None)
+            return None
+        if method == "unwatch":
+            no_args(args)
+            self._notifier.remove(conn)
+            return None
+        no_args(args)
+        return self.stats.snapshot(len(self._connections), self._notifier.count(), {
+            "max_connections": self.limits.max_connections,
+            "buffered_bytes": self._buffered.used,
+            "data_version": await self._version(),
+            "security": self.describe(),
+        })
+
     async def _answer(self, conn: Connection, request_id: int, method: str, args: list[Any]) -> list[Any]:
         """The response to one request; every failure becomes an error response."""
         try:
-            return [request_id, True, await self.service.handle(conn, method, args)]
+            if method in _CONNECTION_METHODS:
+                return [request_id, True, await self._connection_request(conn, method, args)]
+            result = await self.service.handle(conn, method, args)
+            if method == "insert_commit":
+                self.stats.stored(int(bool(result[0])))
+            elif method == "insert_commits":
+                self.stats.stored(sum(1 for x in result[0] if x))
+            return [request_id, True, result]
         except CommitDBError as e:
             if isinstance(e, ProtocolError):
                 log.error("%s: %s: %s", conn.peer, method, e)
@@ -816,11 +757,24 @@ class CommitDatabaseServer:
         except Exception as e:  # a bug must not cost the client its connection, nor the server its life
             log.exception("%s: %s failed", conn.peer, method)
             return [request_id, False, ["RemoteError", f"{method} failed on the server: {e.__class__.__name__}: {e}"]]
-
     async def _send_quietly(self, writer: asyncio.StreamWriter, message: Any) -> None:
         with contextlib.suppress(Exception):
             writer.write(P.encode_frame(message, self.max_frame))
             await asyncio.wait_for(writer.drain(), 1.0)
+
+
+_CONNECTION_METHODS = frozenset({"watch", "unwatch", "stats"})
+VIPER_POLICY_TEXT = {
+    "off": "refused (--viper-clients off)",
+    "local": "served on the unix socket and loopback only, without credentials (--viper-clients local)",
+    "any": "served from any address, without credentials (--viper-clients any)",
+}
+
+
+async def _within(awaitable: Any, seconds: float | None) -> Any:
+    if seconds is None:
+        return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)
 
 
 def remove_stale_socket(path: str) -> None:

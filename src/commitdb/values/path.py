@@ -387,6 +387,18 @@ def resolve_type(path: PathConst, t: Type) -> tuple[PathConst, Type | None]:
     return PathConst(comps), cur
 
 
+def dynamic_unwrap(path: PathConst, document_type: Type) -> int | None:
+    """The index of the first component of ``path`` that unwraps a variant or an any (whose
+    held type only a value knows), or None. The components before it are checked (PathError)."""
+    comps = path.raw_components()
+    for i, c in enumerate(comps):
+        if c.kind_code() == UNWRAP:
+            _, held = resolve_type(PathConst(comps[:i]), document_type)
+            if isinstance(held, T.TypeVariant | T.TypeAny):
+                return i
+    return None
+
+
 def component_value(c: PathComponent) -> Value:
     """The typed value a component carries in its encoding (FORMAT.md §7.1)."""
     k, p = c.kind_code(), c.payload()
