@@ -66,7 +66,6 @@ audit = logging.getLogger("commitdb.audit")  # destructive operations: who, what
 
 WRITE_WAIT = 10.0  # seconds a write waits for another client's transaction
 MAX_GROUP = 256  # single-commit inserts stored together by group commit
-MAX_UPLOAD = 1_000_000_000  # bytes of one blob uploaded in pieces (SQLite's default blob limit)
 READERS = 2  # read connections (each on a thread of its own) of a server over a file
 MAX_GREETING = 64 * 1024  # bytes of the handshake frame (nothing larger before a token is proven)
 _EOF = object()  # what _read returns when the peer closed between two frames
@@ -231,26 +230,11 @@ class DatabaseService:
     async def _upload(self, conn: Connection, args: list[Any]) -> Any:
         """A blob too large for one message, sent in order: [layout, total size, offset, bytes].
         Answers nil until the last piece, then stores the blob: [blob id, inserted, before, after]."""
-        if len(args) != 4 or not isinstance(args[0], str) or not isinstance(args[3], bytes):
-            raise ProtocolError("blob_upload_chunk takes [layout, total size, offset, bytes]")
-        layout, total, offset, data = args
-        for n in (total, offset):
-            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-                raise ProtocolError("blob_upload_chunk: sizes must be non-negative integers")
-        if total > MAX_UPLOAD:
-            raise ProtocolError(f"a blob of {total} bytes exceeds the upload limit of {MAX_UPLOAD} bytes")
-        if offset == 0:
-            conn.drop_upload()
-            if self._upload_budget is None:
-                self._upload_budget = ByteBudget(self.limits.max_upload_total, "blobs being uploaded")
-            conn.upload = Upload(layout, total, self._upload_budget)
-        upload = conn.upload
-        if upload is None or not upload.matches(layout, total, offset):
-            conn.drop_upload()
-            raise ProtocolError("blob_upload_chunk: pieces must come in order, starting at offset 0")
+        if self._upload_budget is None:
+            self._upload_budget = ByteBudget(self.limits.max_upload_total, "blobs being uploaded")
         try:
-            upload.add(data)
-        except ProtocolError:
+            conn.upload = upload = Upload.next_piece(conn.upload, args, self._upload_budget)
+        except CommitDBError:
             conn.drop_upload()
             raise
         if not upload.complete():

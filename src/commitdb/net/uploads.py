@@ -8,15 +8,40 @@ blob id is hashed as they arrive; the total size of uploads in progress is bound
 from __future__ import annotations
 
 import tempfile
-from typing import IO
+from typing import IO, Any
 
 from commitdb.blobs import BlobIdHasher
 from commitdb.errors import ProtocolError
 from commitdb.net.limits import ByteBudget
 
+MAX_UPLOAD = 1_000_000_000  # bytes of one blob uploaded in pieces (SQLite's default blob limit)
+
 
 class Upload:
     """One blob arriving in pieces; ``close()`` (always) gives back its share of the budget."""
+
+    @staticmethod
+    def next_piece(current: Upload | None, args: list[Any], budget: ByteBudget) -> Upload:
+        """Check one ``blob_upload_chunk`` request ([layout, total size, offset, bytes]) and add
+        its bytes: to a new upload at offset 0, else to ``current``. ProtocolError when the
+        request is malformed or out of order, LimitExceededError when the budget is spent (the
+        caller then drops ``current``)."""
+        if len(args) != 4 or not isinstance(args[0], str) or not isinstance(args[3], bytes):
+            raise ProtocolError("blob_upload_chunk takes [layout, total size, offset, bytes]")
+        layout, total, offset, data = args
+        for n in (total, offset):
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise ProtocolError("blob_upload_chunk: sizes must be non-negative integers")
+        if total > MAX_UPLOAD:
+            raise ProtocolError(f"a blob of {total} bytes exceeds the upload limit of {MAX_UPLOAD} bytes")
+        if offset == 0:
+            if current is not None:
+                current.close()
+            current = Upload(layout, total, budget)
+        if current is None or not current.matches(layout, total, offset):
+            raise ProtocolError("blob_upload_chunk: pieces must come in order, starting at offset 0")
+        current.add(data)
+        return current
 
     def __init__(self, layout: str, total: int, budget: ByteBudget) -> None:
         budget.reserve(total)  # LimitExceededError when the server holds too much already
