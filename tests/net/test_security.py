@@ -203,6 +203,7 @@ def test_no_tokens_means_loopback_only(tmp_path: Path) -> None:
         CommitDatabase.connect("127.0.0.1", server.port).close()
     with BackgroundServer(path, host="0.0.0.0", port=0, tokens=TOKENS) as server:
         assert server.server is not None and "token" in server.server.describe()
+        assert server.server.viper_clients == "off"  # reference clients prove no token
     with BackgroundServer(path, host="127.0.0.1", port=0) as server:
         assert server.server is not None
         assert "no authentication (loopback and unix sockets only)" in server.server.describe()
