@@ -48,8 +48,9 @@ class Limits:
     max_clock_skew: float = 3600.0
     """Seconds a commit's timestamp may lie ahead of the server's clock."""
     max_ids_per_request: int = 20_000
-    """Ids in one ``missing_blobs``, ``get_commits``, ``get_blobs`` or ``load_index`` request
-    (the client pages longer lists), so one request never holds a read thread for long."""
+    """Ids in one ``missing_blobs``, ``get_commits``, ``get_blobs``, ``load_index``,
+    ``read_documents`` or ``rx_placements`` request (the client pages longer lists), so one
+    request never holds a read thread for long."""
 
 
 # What a limit flag counts: "count" (an integer >= 1, times the unit), "seconds" (> 0) or
@@ -73,7 +74,7 @@ LIMIT_FLAGS: list[tuple[str, str, str, int, str]] = [
     ("--max-clock-skew", "max_clock_skew", "seconds", 1,
      "seconds a commit timestamp may lie ahead of the server's clock"),
     ("--max-ids-per-request", "max_ids_per_request", "count", 1,
-     "ids in one missing_blobs/get_commits/get_blobs/load_index request"),
+     "ids in one missing_blobs/get_commits/get_blobs/load_index/read_documents/rx_placements request"),
 ]
 
 
