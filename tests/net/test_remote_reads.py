@@ -89,7 +89,8 @@ def server_path(server: BackgroundServer) -> str:
     ("read_documents", [b"x" * 3, None, []], "20-byte id"),
     ("read_documents", [bytes(20), None, [[b"a", b"b"]]], "document key"),
     ("read_documents", [bytes(20), None, "nope"], "must be a list"),
-    ("read_documents", [bytes(20), None, [[bytes(16)] * 3] * 20_001], "at most"),
+    # over its own bound, within the ids a message may carry (a longer list closes the connection)
+    ("read_documents", [bytes(20), None, [[bytes(16)] * 3] * 10_001], "at most"),
     ("read_attachment", [bytes(20), None, bytes(16), 0, 10**9], "count must be"),
     ("read_attachment", [bytes(20), None, bytes(3), 0, 10], "16 bytes"),
     ("read_attachment", [bytes(20), None, bytes(16), -1, 10], "non-negative"),
