@@ -271,6 +271,25 @@ def test_huge_id_lists_are_refused_quickly_and_clients_page(server: BackgroundSe
         db.close()
 
 
+def test_server_side_reads_obey_the_ids_limit_and_clients_page(server: BackgroundServer) -> None:
+    db = _connect(server)
+    try:
+        tuto = Tuto(db)
+        first = tuto.set(None, "one")
+        backend = db.commit_databasing()
+        too_many = [first.bytes_value()] + [n.to_bytes(20, "big") for n in range(1, 1001)]
+        with pytest.raises(LimitExceededError, match="rx_placements: 1001 ids"):
+            backend.call("rx_placements", too_many)  # type: ignore[attr-defined]
+        with pytest.raises(LimitExceededError, match="read_documents: 1001 ids"):
+            backend.call("read_documents", first.bytes_value(), None, [[bytes(16)] * 3] * 1001)  # type: ignore[attr-defined]
+        assert backend.ids_per_request == 1000  # announced in the greeting
+        placements = backend.read_index().placements(too_many)  # paged by the client
+        assert list(placements) == [first.bytes_value()]
+        assert tuto.nick(first) == "one"
+    finally:
+        db.close()
+
+
 def test_reads_stay_prompt_while_another_client_floods(server: BackgroundServer) -> None:
     stop = threading.Event()
 

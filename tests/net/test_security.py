@@ -132,6 +132,14 @@ def test_wrong_or_missing_token_refused_before_any_database_call() -> None:
         assert stats is not None and stats.authentication_failures >= 6
 
 
+def test_server_side_reads_are_reads() -> None:
+    from commitdb.net import server_reads
+    from commitdb.net.security import required_role
+
+    for method in ("poll", "serves_reads", *server_reads.READ_METHODS):
+        assert required_role(method) == "read", method
+
+
 def test_roles(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="commitdb.audit")
     with BackgroundServer(_tuto_file(tmp_path), host="127.0.0.1", port=0, tokens=TOKENS) as server:
