@@ -33,7 +33,7 @@ def _load_tokens(ctx: click.Context, param: click.Parameter, path: str | None) -
 
 
 def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """One option per server limit (``net.serve.LIMIT_FLAGS``), each receiving its Limits
+    """One option per server limit (``net.limits.LIMIT_FLAGS``), each receiving its Limits
     field name, its default shown in ``--help``."""
     from commitdb.net.limits import LIMIT_FLAGS, limit_flag_default
 
@@ -43,8 +43,9 @@ def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
         metavar = "MIB" if unit > 1 else "N" if kind == "count" else "SECONDS"
         off = "; 0: off" if kind == "seconds_or_off" else ""
         default = limit_flag_default(field, kind, unit)
+        shown = str(default) if kind == "count" else f"{default:g}"
         command = click.option(flag, field, type=kinds[kind], metavar=metavar, default=default,
-                               help=f"limit: {what} (default {default:g}{off})")(command)
+                               help=f"limit: {what} (default {shown}{off})")(command)
     return command
 
 
