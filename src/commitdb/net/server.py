@@ -756,9 +756,12 @@ VIPER_POLICY_TEXT = {
 
 
 async def _within(awaitable: Any, seconds: float | None) -> Any:
+    """``await awaitable``, raising TimeoutError after ``seconds`` (None: no limit). A timeout
+    scope costs one timer, where ``wait_for`` would also start a task per frame read."""
     if seconds is None:
         return await awaitable
-    return await asyncio.wait_for(awaitable, seconds)
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 def remove_stale_socket(path: str) -> None:
