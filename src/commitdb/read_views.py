@@ -35,23 +35,23 @@ log = logging.getLogger("commitdb")
 PROGRAM_CACHE = 8192
 PLACEMENT_CACHE = 100_000
 SNAPSHOT_DOCUMENTS = 20_000
-SNAPSHOTS_PER_DOCUMENT = 8
+SNAPSHOTS_PER_DOCUMENT = 4
 CATCH_UP_BATCH = 5000
 LANES_PER_FETCH = 4096  # lane rows fetched at once when a walk crosses many lanes
 INDEX_PAGE = 20_000  # commit ids per load_index call
 
 
-class BoundedCache(OrderedDict):  # type: ignore[type-arg]
-    """A dict that forgets its least recently stored entries beyond ``capacity``."""
+class BoundedCache(dict):  # type: ignore[type-arg]
+    """A dict that forgets its oldest entries (insertion order) beyond ``capacity``."""
 
     def __init__(self, capacity: int) -> None:
         super().__init__()
         self.capacity = capacity
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
+        dict.__setitem__(self, key, value)
         if len(self) > self.capacity:
-            self.popitem(last=False)
+            del self[next(iter(self))]
 
 
 class ReadViews:
