@@ -67,3 +67,25 @@ def test_commitdb_editor_serves_the_page_on_127_0_0_1(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         _out, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
+
+
+def test_the_editor_shows_its_token_to_a_server_that_requires_one(tmp_path) -> None:
+    from commitdb.editor.server import open_database
+    from commitdb.errors import AuthenticationError
+    from commitdb.net.background import BackgroundServer
+    from commitdb.net.security import TokenTable, token_from_environment
+
+    token = "e" * 8 + "-editor-token-01"
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    with BackgroundServer(str(example_database(tmp_path / "secure.cdb")), host="127.0.0.1", port=0,
+                          tokens=TokenTable([(token, "write", "editor")])) as server:
+        db, title, reopen = open_database(None, "127.0.0.1", server.port, None,
+                                          token=token_from_environment(token_file=str(token_file)))
+        assert title == f"127.0.0.1:{server.port}" and db.head_commit_ids()
+        second = reopen()
+        assert second.head_commit_ids() == db.head_commit_ids()
+        second.close()
+        db.close()
+        with pytest.raises(AuthenticationError):
+            open_database(None, "127.0.0.1", server.port, None, token="wrong-token-0000000")

@@ -15,17 +15,25 @@ DEFAULT_HTTP_PORT = 8642
 
 
 def open_database(path: str | None, host: str | None = None, port: int | str = 54321,
-                  socket_path: str | None = None) -> tuple[CommitDatabase, str, Callable[[], CommitDatabase]]:
+                  socket_path: str | None = None, token: str | None = None, tls: bool = False,
+                  tls_ca: str | None = None) -> tuple[CommitDatabase, str, Callable[[], CommitDatabase]]:
     """The database to edit, the page title, and how to open a second connection to it.
     Exactly one of ``path``, ``host`` or ``socket_path``; a missing file or a file that is not
-    a commit database is an error naming it (the editor never creates a file)."""
+    a commit database is an error naming it (the editor never creates a file). ``token``,
+    ``tls`` and ``tls_ca`` are shown to a server that asks for them."""
     given = [x for x in (path, host, socket_path) if x]
     if len(given) != 1:
         raise ValidationError("give one DATABASE file, or --host/--port, or --socket-path")
     if host:
-        return CommitDatabase.connect(host, port), f"{host}:{port}", lambda: CommitDatabase.connect(host, port)
+        def connect() -> CommitDatabase:
+            return CommitDatabase.connect(host, port, token=token, tls=tls or None, tls_ca=tls_ca)
+
+        return connect(), f"{host}:{port}", connect
     if socket_path:
-        return CommitDatabase.connect_local(socket_path), socket_path, lambda: CommitDatabase.connect_local(socket_path)
+        def connect_local() -> CommitDatabase:
+            return CommitDatabase.connect_local(socket_path, token=token)
+
+        return connect_local(), socket_path, connect_local
     assert path is not None
     if not os.path.exists(path):
         raise IncompatibleDatabaseError(f"No such file {path!r}")
@@ -72,12 +80,13 @@ def run_editor(db: CommitDatabase, title: str, port: int = DEFAULT_HTTP_PORT,
 
 
 def launch(database: str | None, host: str | None, port: int | str, socket_path: str | None, http_port: int,
-           announce: Callable[[str], None] = print) -> None:
+           announce: Callable[[str], None] = print, token: str | None = None, tls: bool = False,
+           tls_ca: str | None = None) -> None:
     """Open what the command line named and serve its editor (ImportError names the extra)."""
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
         raise ImportError("the editor needs its web stack: pip install 'commitdb[editor]'") from None
-    db, title, reopen = open_database(database, host, port, socket_path)
+    db, title, reopen = open_database(database, host, port, socket_path, token, tls, tls_ca)
     run_editor(db, title, http_port, announce, reopen)
