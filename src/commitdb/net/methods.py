@@ -282,11 +282,20 @@ def checked_commit(service: DatabaseService, packed: Any,
     elif commit.data():
         raise CorruptedDataError(f"a {h.commit_type()} commit carries no data")
     for ref in (h.parent, h.target):
-        if ref != bytes(20) and (earlier is None or ref not in earlier) and service.writer.get_header(ref) is None:
+        if ref != bytes(20) and (earlier is None or ref not in earlier) and not _stored(service, ref):
             raise CommitNotFoundError(f"Missing commit {ref.hex()} (referenced by {h.id.hex()})")
     if earlier is not None:
         earlier.add(h.id)
     return commit, entries
+
+
+def _stored(service: DatabaseService, commit_id: bytes) -> bool:
+    """Whether the writer holds the commit: a placement it made proves it without a query (a
+    parent was usually stored by this very connection), else its header is looked up."""
+    index = service.writer.read_index()
+    if index is not None and index.placements([commit_id]):
+        return True
+    return service.writer.get_header(commit_id) is not None
 
 
 def _w_insert_commit(service: DatabaseService, args: list[Any]) -> Any:
