@@ -66,7 +66,8 @@ class ReadViews:
         self._lock = threading.RLock()
         persisted = getattr(backend, "read_index", None)
         self._persisted: Any = persisted() if persisted is not None else None
-        self._memory: MemoryReadIndex | None = None if self._persisted is not None else MemoryReadIndex()
+        self._memory_epoch = -1
+        self._memory: MemoryReadIndex | None = None if self._persisted is not None else self._new_memory_index()
         self._epoch = -1
         self._dag: Dag | None = None
         self._marker = 0
@@ -95,7 +96,12 @@ class ReadViews:
             self._marker = 0
             self.corrupted.clear()
             if self._memory is not None:
-                self._memory = MemoryReadIndex()
+                self._memory = self._new_memory_index()
+
+    def _new_memory_index(self) -> MemoryReadIndex:
+        """A fresh in-memory read index, in a new epoch (placements may be numbered anew)."""
+        self._memory_epoch += 1
+        return MemoryReadIndex(self._memory_epoch)
 
     def forget_snapshots(self) -> None:
         """Drop the in-memory document snapshots (the next reads replay; for tests and tools)."""
@@ -120,7 +126,7 @@ class ReadViews:
         index = self._persisted
         if self._backend.is_readonly() and index.pending(1):
             # A read-only file that another program appended to: index it here, in memory.
-            self._persisted, self._memory = None, MemoryReadIndex()
+            self._persisted, self._memory = None, self._new_memory_index()
             self._clear_caches()
             self._catch_up_memory()
             return
@@ -209,7 +215,7 @@ class ReadViews:
         assert memory is not None
         if len(self._dag) < before + len(fresh) or any(h.id in memory.missing_refs for h in fresh):
             # Commits went away, or one arrived after commits that reference it: re-place all.
-            memory = self._memory = MemoryReadIndex()
+            memory = self._memory = self._new_memory_index()
             self._clear_caches()
             fresh = list(self._dag.headers.values())
         mutations = [h.id for h in fresh if h.type_code == MUTATIONS]

@@ -84,7 +84,8 @@ class MemoryReadIndex(ReadIndex):
     """Read structures in dicts, fed commit by commit (in an order where parents and merge
     targets come first) by whoever owns it."""
 
-    def __init__(self) -> None:
+    def __init__(self, epoch: int = 0) -> None:
+        self._epoch = epoch  # its owner numbers each rebuild, so cached placements are dropped
         self._placed: dict[bytes, tuple[int, int]] = {}
         self._lanes: list[list[Any]] = []  # [base, extra, length, tip id]
         self._prefix: dict[int, Ranges] = {}
@@ -96,7 +97,7 @@ class MemoryReadIndex(ReadIndex):
         self.missing_refs: set[bytes] = set()  # ids referenced before being placed
 
     def epoch(self) -> int:
-        return 0
+        return self._epoch
 
     def __contains__(self, commit_id: bytes) -> bool:
         return commit_id in self._placed
