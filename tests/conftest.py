@@ -146,3 +146,22 @@ def chain_history(tuto_names: dict[str, Any]) -> Callable[..., list[Any]]:
         return ids
 
     return build
+
+
+# --- a throwaway PostgreSQL cluster (one per test session, a fresh database per test) --------
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A PostgreSQL server of our own, in a temporary folder (``make test`` installs PostgreSQL
+    when its binaries are missing); stopped and deleted after the session."""
+    from commitdb.testing.pgcluster import ThrowawayCluster, find_bin_dir
+
+    if find_bin_dir() is None:
+        pytest.fail("PostgreSQL is not installed: run `make test` (it installs the postgresql package)")
+    with ThrowawayCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> str:
+    """The URL of a database that does not exist yet (``CommitDatabase.create`` creates it)."""
+    return pg_cluster.new_database_url()

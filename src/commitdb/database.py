@@ -138,16 +138,25 @@ class CommitDatabase:
 
     @staticmethod
     def create(path: str, documentation: str | None = None) -> CommitDatabase:
-        """Create a ``.cdb`` file; DatabaseExistsError when anything exists at ``path``."""
+        """Create a ``.cdb`` file; DatabaseExistsError when anything exists at ``path``. A
+        ``postgresql://`` URL creates the commit database in that PostgreSQL database instead
+        (DatabaseExistsError when it holds one already)."""
+        from commitdb.storage.postgres import PostgresBackend, is_postgres_url
         from commitdb.storage.sqlite import SQLiteBackend
 
+        if is_postgres_url(path):
+            return CommitDatabase._over(PostgresBackend.create(path, documentation))
         return CommitDatabase._over(SQLiteBackend.create(path, documentation))
 
     @staticmethod
     def open(path: str, readonly: bool = False) -> CommitDatabase:
-        """Open a ``.cdb`` file (IncompatibleDatabaseError when missing or not a commit database)."""
+        """Open a ``.cdb`` file, or the commit database of a ``postgresql://`` URL
+        (IncompatibleDatabaseError when missing or not a commit database)."""
+        from commitdb.storage.postgres import PostgresBackend, is_postgres_url
         from commitdb.storage.sqlite import SQLiteBackend
 
+        if is_postgres_url(path):
+            return CommitDatabase._over(PostgresBackend(path, readonly=readonly))
         return CommitDatabase._over(SQLiteBackend(path, readonly=readonly))
 
     @staticmethod
@@ -194,8 +203,11 @@ class CommitDatabase:
 
     @staticmethod
     def is_compatible(path: str) -> bool:
+        from commitdb.storage.postgres import PostgresBackend, is_postgres_url
         from commitdb.storage.sqlite import SQLiteBackend
 
+        if is_postgres_url(path):
+            return PostgresBackend.is_compatible(path)
         return SQLiteBackend.is_compatible(path)
 
     # --- derived views, kept in step with the backend ------------------------------------------

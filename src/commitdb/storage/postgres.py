@@ -1,0 +1,431 @@
+"""The PostgreSQL backend: one commit database in one PostgreSQL database, shared by many writers.
+
+Selected by a URL (``postgresql://user@host:port/dbname``, or ``postgres://``) wherever a path
+is accepted. The tables are those of a ``.cdb`` file — the records (``storage.sql_records``)
+and the persisted read index (``storage.sqlite_index``), whose SQL both backends share (see
+``storage.sql_dialect``) — plus ``cdb_counter``, the data version.
+
+Concurrency: every write transaction first takes one transaction-level advisory lock, so writes
+are serialised across all connections, processes and servers, exactly as SQLite serialises its
+writers: commits get consecutive ``rowid``s (creation order), the read index is extended in that
+order, and ``reduce_heads``/``extend_definitions`` (exclusive transactions) see every commit
+stored before them. Reads never wait (MVCC). A write bumps the counter row in its transaction,
+so ``data_version()`` changes on any writer's commit. A connection that drops mid-transaction
+leaves nothing behind: PostgreSQL rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid as _uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from commitdb.dsm.definitions import Definitions
+from commitdb.errors import (
+    DatabaseClosedError,
+    DatabaseExistsError,
+    IncompatibleDatabaseError,
+    ReadOnlyError,
+    StorageError,
+)
+from commitdb.storage import sqlite_index
+from commitdb.storage.base import TRANSACTION_MODES
+from commitdb.storage.sql_dialect import TableShape, ddl_to_postgres, to_postgres
+from commitdb.storage.sql_records import DEFAULT_DOCUMENTATION, VERSION, SQLRecords
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+WRITE_LOCK = 0x636F6D6D69746462  # the advisory lock every write transaction holds ("commitdb")
+CONNECT_TIMEOUT = 10
+
+RECORD_SCHEMA = (
+    "CREATE TABLE ds_metadata (identifier TEXT PRIMARY KEY, data BYTEA)",
+    "CREATE TABLE ds_commit (rowid BIGINT PRIMARY KEY, commit_id TEXT NOT NULL UNIQUE, parent_id TEXT, "
+    "timestamp DOUBLE PRECISION, label TEXT, type INTEGER, target_id TEXT, data BYTEA)",
+    'CREATE TABLE ds_blob (rowid BIGSERIAL, identifier TEXT, layout TEXT, size BIGINT DEFAULT 0, '
+    'chunked INTEGER DEFAULT 0, start BIGINT DEFAULT 0, "end" BIGINT DEFAULT 0, frozen INTEGER DEFAULT 1, '
+    "stream INTEGER DEFAULT 0, data BYTEA, PRIMARY KEY (identifier, start))",
+    "CREATE TABLE cdb_counter (id INTEGER PRIMARY KEY CHECK (id = 0), version BIGINT NOT NULL)",
+    "INSERT INTO cdb_counter VALUES (0, 0)",
+)
+REQUIRED_TABLES = ("ds_metadata", "ds_commit", "ds_blob", "cdb_counter")
+
+
+def is_postgres_url(path: Any) -> bool:
+    """Whether ``path`` names a PostgreSQL database rather than a file."""
+    return isinstance(path, str) and path.startswith(URL_SCHEMES)
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise StorageError("a postgresql:// database needs psycopg: pip install 'commitdb[postgres]'") from None
+    return psycopg
+
+
+def _translate(error: Exception, what: str) -> Exception:
+    """Map a psycopg error to the library's errors (the caller raises it ``from`` the original)."""
+    psycopg = _psycopg()
+    if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+        return ReadOnlyError(f"the database is read-only: {what}")
+    if isinstance(error, psycopg.OperationalError):
+        return StorageError(f"{what} failed: the connection to PostgreSQL failed or was lost ({error})")
+    return StorageError(f"{what} failed: {error}")
+
+
+def _connect(url: str) -> Any:
+    psycopg = _psycopg()
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.Error as e:
+        raise IncompatibleDatabaseError(f"cannot reach the PostgreSQL database {_redacted(url)}: {e}") from e
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password (for messages)."""
+    scheme, sep, rest = url.partition("://")
+    auth, at, host = rest.rpartition("@")
+    if not at or ":" not in auth:
+        return url
+    return f"{scheme}{sep}{auth.split(':', 1)[0]}:***@{host}"
+
+
+class _Result:
+    """What a statement returned, read at once (the few things the shared SQL asks of a cursor)."""
+
+    __slots__ = ("_rows", "lastrowid", "rowcount")
+
+    def __init__(self, cursor: Any, returning: bool) -> None:
+        self.rowcount = cursor.rowcount
+        rows = cursor.fetchall() if cursor.description is not None else []
+        self.lastrowid = rows[0][0] if returning and rows else None
+        self._rows = rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._rows)
+
+
+class _Statements:
+    """A connection as the shared SQL sees it: SQLite statements, run in PostgreSQL's dialect."""
+
+    def __init__(self, conn: Any, tables: dict[str, TableShape]) -> None:
+        self._conn = conn
+        self._tables = tables
+        self._spelled: dict[str, tuple[str, bool]] = {}
+
+    def spell(self, sql: str) -> tuple[str, bool]:
+        found = self._spelled.get(sql)
+        if found is None:
+            text = to_postgres(sql, self._tables)
+            found = self._spelled[sql] = (text, text.startswith("INSERT") and " RETURNING " in text)
+        return found
+
+    def execute(self, sql: str, args: Iterable[Any] = ()) -> _Result:
+        text, returning = self.spell(sql)
+        return _Result(self._conn.execute(text, tuple(args)), returning)
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        text, _ = self.spell(sql)
+        with self._conn.cursor() as cur:
+            cur.executemany(text, [tuple(r) for r in rows])
+
+
+def _table_shapes(conn: Any) -> dict[str, TableShape]:
+    """Columns, primary key and numbered column of every table (for the dialect rewrite)."""
+    columns: dict[str, list[str]] = {}
+    numbered: dict[str, str] = {}
+    for table, column, default in conn.execute(
+            "SELECT table_name, column_name, column_default FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"):
+        columns.setdefault(table, []).append(column)
+        if default is not None and str(default).startswith("nextval("):
+            numbered[table] = column
+    keys: dict[str, list[str]] = {}
+    for table, column in conn.execute(
+            "SELECT tc.table_name, k.column_name FROM information_schema.table_constraints tc "
+            "JOIN information_schema.key_column_usage k ON k.constraint_name = tc.constraint_name "
+            "AND k.table_schema = tc.table_schema WHERE tc.constraint_type = 'PRIMARY KEY' "
+            "AND tc.table_schema = current_schema() ORDER BY tc.table_name, k.ordinal_position"):
+        keys.setdefault(table, []).append(column)
+    return {t: TableShape(tuple(c), tuple(keys.get(t, ())), numbered.get(t)) for t, c in columns.items()}
+
+
+class PostgresBackend(SQLRecords):
+    """A commit database in one PostgreSQL database (see the module docstring)."""
+
+    def __init__(self, url: str, readonly: bool = False) -> None:
+        if not is_postgres_url(url):
+            raise IncompatibleDatabaseError(f"{url!r} is not a postgresql:// URL")
+        self._path = url
+        self._readonly = readonly
+        self._closed = False
+        self._lock = threading.RLock()
+        self._index = sqlite_index.SQLiteReadIndex(self)
+        # The counter as others moved it: our own writes subtracted (the read index trusts what
+        # it cached while this stays the same between two of our writes).
+        self.others_version: int | None = None
+        self._last_write: tuple[int, int] | None = None
+        self._own_writes = 0
+        self._txn_writes = 0  # writes noted in the open transaction (undone by a rollback)
+        self._rollbacks = 0
+        self._write_locked = False
+        self._conn = _connect(url)
+        try:
+            self._check_schema()
+            self._statements = _Statements(self._conn, _table_shapes(self._conn))
+            if readonly:
+                self._conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            self._meta = self._read_metadata()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # --- creation and checks -----------------------------------------------------------------
+    @staticmethod
+    def create(url: str, documentation: str | None = None, definitions: Definitions | None = None) -> PostgresBackend:
+        """Create the tables of a new, empty commit database in the PostgreSQL database of
+        ``url`` (created first when the server lets us); DatabaseExistsError when that database
+        already holds one."""
+        psycopg = _psycopg()
+        if not is_postgres_url(url):
+            raise IncompatibleDatabaseError(f"{url!r} is not a postgresql:// URL")
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        except psycopg.OperationalError as e:
+            if "does not exist" not in str(e):
+                raise IncompatibleDatabaseError(f"cannot reach the PostgreSQL database {_redacted(url)}: {e}") from e
+            _create_database(url)
+            conn = _connect(url)
+        defs = definitions or Definitions()
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                if conn.execute("SELECT to_regclass('ds_metadata')").fetchone()[0] is not None:
+                    raise DatabaseExistsError(
+                        f"cannot create a commit database in {_redacted(url)}: it already holds one")
+                for statement in (*RECORD_SCHEMA, *sqlite_index.SCHEMA):
+                    conn.execute(ddl_to_postgres(statement))
+                rows = {
+                    "CodecName": "StreamBinary",
+                    "Definitions": defs.encode(token=False),
+                    "DefinitionsHexDigest": defs.hexdigest(),
+                    "Documentation": DEFAULT_DOCUMENTATION if documentation is None else documentation,
+                    "UUID": str(_uuid.uuid4()),
+                    "Version": VERSION,
+                }
+                with conn.cursor() as cur:
+                    cur.executemany("INSERT INTO ds_metadata (identifier, data) VALUES (%s, %s)",
+                                    [(k, v if isinstance(v, bytes) else v.encode("utf-8")) for k, v in rows.items()])
+        except psycopg.Error as e:
+            raise _translate(e, f"creating a commit database in {_redacted(url)}") from e
+        finally:
+            conn.close()
+        return PostgresBackend(url)
+
+    @staticmethod
+    def is_compatible(url: str) -> bool:
+        """Whether ``url`` names a reachable PostgreSQL database holding a commit database."""
+        try:
+            PostgresBackend(url, readonly=True).close()
+        except (StorageError, ValueError):
+            return False
+        return True
+
+    def _check_schema(self) -> None:
+        found = {r[0] for r in self._conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+        missing = [t for t in REQUIRED_TABLES if t not in found]
+        if missing:
+            raise IncompatibleDatabaseError(
+                f"{_redacted(self._path)} holds no commit database (table {missing[0]} is missing)")
+        if not all(t in found for t in sqlite_index.TABLES):
+            raise IncompatibleDatabaseError(f"{_redacted(self._path)} lacks the read tables of this version")
+
+    def read_index(self) -> sqlite_index.SQLiteReadIndex:
+        return self._index
+
+    def persists_index(self) -> bool:
+        return True
+
+    # --- connection plumbing -----------------------------------------------------------------
+    def _live(self) -> Any:
+        if self._closed:
+            raise DatabaseClosedError(f"the database {_redacted(self._path)} is closed")
+        return self._conn
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        psycopg = _psycopg()
+        with self._lock:
+            self._live()
+            try:
+                return self._statements.execute(sql, args).fetchall()
+            except psycopg.Error as e:
+                raise _translate(e, "reading") from e
+
+    def _take_write_lock(self) -> None:
+        if not self._write_locked:
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            self._write_locked = True
+
+    def _begin(self, lock: bool) -> None:
+        self._conn.execute("BEGIN")
+        self._txn_writes = 0
+        self._write_locked = False
+        if lock:
+            self._take_write_lock()
+
+    def _end(self, statement: str) -> None:
+        """COMMIT or ROLLBACK; after a rollback our writes of the transaction never happened."""
+        try:
+            self._conn.execute(statement)
+        finally:
+            if statement == "ROLLBACK":
+                self._own_writes -= self._txn_writes
+            self._txn_writes = 0
+            self._write_locked = False
+
+    def _abort(self) -> None:
+        self._index.forget_cached_numbers()  # numbers handed out in the rolled-back transaction are gone
+        try:
+            self._end("ROLLBACK")
+        except _psycopg().Error:
+            pass  # the connection is gone: the server rolled back
+
+    @contextmanager
+    def _write(self, what: str, mode: str = "IMMEDIATE") -> Iterator[_Statements]:
+        """One write transaction holding the write lock (or a part of the caller's transaction)."""
+        psycopg = _psycopg()
+        if self._readonly:
+            raise ReadOnlyError(f"the database {_redacted(self._path)} is open read-only: {what} refused")
+        with self._lock:
+            self._live()
+            if self.in_transaction():
+                try:
+                    self._take_write_lock()
+                    yield self._statements
+                except psycopg.Error as e:
+                    raise _translate(e, what) from e
+                return
+            try:
+                self._begin(lock=True)
+            except psycopg.Error as e:
+                self._abort()
+                raise _translate(e, what) from e
+            try:
+                yield self._statements
+                self._end("COMMIT")
+            except BaseException as error:
+                self._abort()
+                if isinstance(error, psycopg.Error):
+                    raise _translate(error, what) from error
+                raise
+
+    def _note_version(self, conn: _Statements) -> None:
+        """Bump the counter (inside the write transaction, under the write lock)."""
+        after = int(conn.execute("UPDATE cdb_counter SET version = version + 1 WHERE id = 0 RETURNING version")
+                    .fetchall()[0][0])
+        self._own_writes += 1
+        self._txn_writes += 1
+        self.others_version = after - self._own_writes
+        self._last_write = (after - 1 + self._rollbacks, after + self._rollbacks)
+
+    def data_version(self) -> int:
+        """The counter every write bumps (any connection's), plus this connection's rollbacks."""
+        return int(self._query("SELECT version FROM cdb_counter WHERE id = 0")[0][0]) + self._rollbacks
+
+    def _insert_commit_row(self, conn: _Statements, values: tuple[Any, ...]) -> int | None:
+        # Under the write lock: the next rowid is the largest + 1, as in SQLite.
+        rows = conn.execute(
+            "INSERT INTO ds_commit (rowid, commit_id, parent_id, timestamp, label, type, target_id, data) "
+            "SELECT COALESCE(MAX(rowid), 0) + 1, ?, ?, CAST(? AS DOUBLE PRECISION), ?, CAST(? AS INTEGER), ?, "
+            "CAST(? AS BYTEA) FROM ds_commit ON CONFLICT (commit_id) DO NOTHING RETURNING rowid", values).lastrowid
+        return None if rows is None else int(rows)
+
+    # --- transactions --------------------------------------------------------------------------
+    def begin_transaction(self, mode: str = "Deferred") -> None:
+        """Deferred takes the write lock at the first write; Immediate and Exclusive at once
+        (so an exclusive transaction sees every commit stored before it)."""
+        psycopg = _psycopg()
+        if mode not in TRANSACTION_MODES:
+            raise StorageError(f"unknown transaction mode {mode!r}; use one of {', '.join(TRANSACTION_MODES)}")
+        self._lock.acquire()
+        try:
+            self._live()
+            if self.in_transaction():
+                raise StorageError("a transaction is already in progress")
+            if self._readonly and mode != "Deferred":
+                raise ReadOnlyError(f"the database {_redacted(self._path)} is open read-only")
+            self._begin(lock=mode != "Deferred")
+        except psycopg.Error as e:
+            self._abort()
+            self._lock.release()
+            raise _translate(e, f"beginning a {mode} transaction") from e
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def commit(self) -> None:
+        if not self.in_transaction():
+            raise StorageError("no transaction in progress")
+        psycopg = _psycopg()
+        try:
+            self._end("COMMIT")
+        except psycopg.Error as e:
+            self._index.forget_cached_numbers()
+            raise _translate(e, "committing") from e
+        finally:
+            self._lock.release()
+
+    def rollback(self) -> None:
+        if not self.in_transaction():
+            raise StorageError("no transaction in progress")
+        try:
+            self._abort()
+        finally:
+            self._rollbacks += 1
+            self._bump_generation()
+            self._lock.release()
+
+    def in_transaction(self) -> bool:
+        if self._closed:
+            return False
+        from psycopg.pq import TransactionStatus
+
+        return self._conn.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                try:
+                    self._conn.close()
+                except Exception:
+                    pass
+
+
+def _create_database(url: str) -> None:
+    """CREATE DATABASE for the database ``url`` names (through the server's ``postgres`` database)."""
+    psycopg = _psycopg()
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    name = params.get("dbname")
+    if not name:
+        raise IncompatibleDatabaseError(f"{_redacted(url)} names no database")
+    try:
+        with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True,
+                             connect_timeout=CONNECT_TIMEOUT) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.DuplicateDatabase:
+        pass  # created meanwhile by someone else
+    except psycopg.Error as e:
+        raise IncompatibleDatabaseError(f"cannot create the PostgreSQL database {name!r}: {e}") from e
