@@ -15,7 +15,7 @@ class TestPostgres(CommitDatabaseConformance):
         self.cluster = pg_cluster
 
     def make_database(self, tmp_path):
-        return CommitDatabase.create(self.cluster.new_database_url())
+        return CommitDatabase.create(self.cluster.new_schema_url())
 
     def reopen(self, db):
         return CommitDatabase.open(db.path())

@@ -36,7 +36,9 @@ from commitdb.storage.sql_dialect import TableShape, ddl_to_postgres, to_postgre
 from commitdb.storage.sql_records import DEFAULT_DOCUMENTATION, VERSION, SQLRecords
 
 URL_SCHEMES = ("postgresql://", "postgres://")
-WRITE_LOCK = 0x636F6D6D69746462  # the advisory lock every write transaction holds ("commitdb")
+# The advisory lock every write transaction holds: (class, the schema's hash), so that commit
+# databases in different schemas of one PostgreSQL database do not wait for each other.
+WRITE_LOCK = "SELECT pg_advisory_xact_lock(1668246884, hashtext(current_schema()))"
 CONNECT_TIMEOUT = 10
 
 RECORD_SCHEMA = (
@@ -207,7 +209,7 @@ class PostgresBackend(SQLRecords):
         defs = definitions or Definitions()
         try:
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                conn.execute(WRITE_LOCK)
                 if conn.execute("SELECT to_regclass('ds_metadata')").fetchone()[0] is not None:
                     raise DatabaseExistsError(
                         f"cannot create a commit database in {_redacted(url)}: it already holds one")
@@ -272,7 +274,7 @@ class PostgresBackend(SQLRecords):
 
     def _take_write_lock(self) -> None:
         if not self._write_locked:
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            self._conn.execute(WRITE_LOCK)
             self._write_locked = True
 
     def _begin(self, lock: bool) -> None:

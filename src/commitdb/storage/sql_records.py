@@ -246,7 +246,8 @@ class SQLRecords(CommitDatabasing):
         return [_raw(r[0]) for r in rows if len(r[0]) == 40]
 
     def blob_sizes(self) -> dict[bytes, tuple[str, int]]:
-        rows = self._query("SELECT identifier, MIN(layout), MAX(size) FROM ds_blob WHERE frozen = 1 GROUP BY identifier")
+        rows = self._query("SELECT identifier, MIN(layout), MAX(size) FROM ds_blob WHERE frozen = 1 "
+                           "GROUP BY identifier")
         return {_raw(r[0]): (r[1], int(r[2])) for r in rows if len(r[0]) == 40}
 
 

@@ -48,6 +48,7 @@ class ThrowawayCluster:
         self.folder = ""
         self.port = 0
         self._as_user: list[str] = []
+        self._shared_ready = False
 
     def _run(self, *args: str) -> None:
         subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=120)
@@ -84,6 +85,21 @@ class ThrowawayCluster:
     def new_database_url(self, prefix: str = "t") -> str:
         """The URL of a database name not used yet (``CommitDatabase.create`` creates it)."""
         return self.url(f"{prefix}_{uuid.uuid4().hex[:12]}")
+
+    def new_schema_url(self, prefix: str = "s") -> str:
+        """The URL of a new, empty schema in a shared database (much cheaper than a database:
+        a test that needs a fresh commit database and nothing else uses this)."""
+        import psycopg
+
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            if not self._shared_ready:
+                if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'commitdb_shared'").fetchone() is None:
+                    conn.execute("CREATE DATABASE commitdb_shared")
+                self._shared_ready = True
+        with psycopg.connect(self.url("commitdb_shared"), autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {name}")
+        return f"{self.url('commitdb_shared')}&options=-csearch_path%3D{name}"
 
     def stop(self) -> None:
         if not self.folder:
