@@ -124,18 +124,23 @@ class DatabaseService:
 
     @staticmethod
     def open_file(path: str, synchronous: str = "FULL") -> DatabaseService:
-        """A service over a ``.cdb`` file (IncompatibleDatabaseError when it is not one).
+        """A service over a ``.cdb`` file or a ``postgresql://`` URL (IncompatibleDatabaseError
+        when it is not a commit database).
         ``synchronous`` is SQLite's setting for the writer: FULL (the default) makes each
         acknowledged commit durable across power loss; NORMAL across a crash of the server
         process only, and is several times faster per commit."""
+        from commitdb.storage.postgres import PostgresBackend, is_postgres_url
         from commitdb.storage.sqlite import SQLiteBackend
 
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
-        opened = [SQLiteBackend(path, synchronous=synchronous)]
+        postgres = is_postgres_url(path)
+        kind: Any = PostgresBackend if postgres else SQLiteBackend
+        # Durability on PostgreSQL is the PostgreSQL server's own setting (synchronous_commit).
+        opened: list[Any] = [PostgresBackend(path) if postgres else SQLiteBackend(path, synchronous=synchronous)]
         try:
             for _ in range(READERS + 1):
-                opened.append(SQLiteBackend(path, readonly=len(opened) == 2))
+                opened.append(kind(path, readonly=len(opened) == 2))
             return DatabaseService(opened[0], opened[1], opened[2], opened[3:])
         except BaseException:
             for backend in opened:
