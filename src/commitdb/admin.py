@@ -83,13 +83,20 @@ def open_source(database: str | None = None, host: str | None = None, port: int 
 def open_replica(path: str, documentation: str) -> tuple[CommitDatabase, bool]:
     """Open the database file ``path``, creating it with ``documentation`` when missing.
     Returns the database and whether it was created."""
-    if os.path.lexists(path):
+    from commitdb.storage.postgres import is_postgres_url
+
+    if CommitDatabase.is_compatible(path) if is_postgres_url(path) else os.path.lexists(path):
         return CommitDatabase.open(path), False
     return CommitDatabase.create(path, documentation), True
 
 
 def remove_database_file(path: str) -> None:
-    """Remove a database file and its SQLite companions (-wal, -shm, -journal)."""
+    """Remove a database file and its SQLite companions (-wal, -shm, -journal); a commit
+    database in PostgreSQL is left to its operator (nothing is dropped)."""
+    from commitdb.storage.postgres import is_postgres_url
+
+    if is_postgres_url(path):
+        return
     if os.path.isdir(path):
         raise DatabaseExistsError(f"{path!r} is a directory, not a database file")
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -102,8 +109,11 @@ def create_commit_database(path: str, definitions: Definitions, documentation: s
     """A new database file holding ``definitions`` and no commits.
 
     DatabaseExistsError when something exists at ``path`` and ``force`` is false; with
-    ``force`` an existing file is replaced (a directory never is)."""
-    if os.path.lexists(path):
+    ``force`` an existing file is replaced (a directory never is). A ``postgresql://`` URL is
+    created there (DatabaseExistsError when it holds a commit database, whatever ``force``)."""
+    from commitdb.storage.postgres import is_postgres_url
+
+    if not is_postgres_url(path) and os.path.lexists(path):
         if not force:
             raise DatabaseExistsError(f"{path} already exists (use --force to replace it)")
         remove_database_file(path)
@@ -168,9 +178,10 @@ def verify(path: str, progress: Callable[[str, int, int], None] | None = None) -
     program that does not decode, a referenced blob that is missing, a blob whose id does not
     re-hash, stored heads that differ from the heads the headers imply. Raises only when the
     file cannot be opened as a commit database at all."""
+    from commitdb.storage.postgres import PostgresBackend, is_postgres_url
     from commitdb.storage.sqlite import SQLiteBackend
 
-    backend = SQLiteBackend(path, readonly=True)
+    backend = PostgresBackend(path, readonly=True) if is_postgres_url(path) else SQLiteBackend(path, readonly=True)
     try:
         return verify_backend(backend, path, progress)
     finally:

@@ -129,7 +129,7 @@ def test_a_server_on_postgres_syncs_with_a_file(tmp_path: Path, pg_url: str) -> 
 
 
 def test_urls_are_checked(pg_cluster: Any, pg_url: str) -> None:
-    with pytest.raises(IncompatibleDatabaseError, match="no commit database|does not exist"):
+    with pytest.raises(IncompatibleDatabaseError, match=r"no commit database|does not exist"):
         CommitDatabase.open(pg_url)
     assert not CommitDatabase.is_compatible(pg_url)
     db = CommitDatabase.create(pg_url, documentation="shared store")

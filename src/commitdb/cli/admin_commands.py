@@ -71,7 +71,7 @@ class Source:
 @click.group("admin", cls=CommitDBGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "verbosity", count=True, help="more output (one line per pass in loop mode)")
-@click.option("--database", metavar="PATH", default=None, help="the source: a database file")
+@click.option("--database", metavar="PATH", default=None, help="the source: a database file or a postgresql:// URL")
 @click.option("--host", default=None, help="the source: a server's host")
 @click.option("--port", type=CLIENT_PORT, default=DEFAULT_PORT, show_default=True,
               help="the server's port (with --host)")

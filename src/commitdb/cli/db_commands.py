@@ -18,7 +18,21 @@ from commitdb.cli.common import (
 )
 
 ZERO = "0" * 40
-DATABASE_FILE = click.Path(exists=True, dir_okay=False)
+
+
+class DatabaseLocation(click.ParamType):
+    """An existing ``.cdb`` file, or a ``postgresql://`` URL (checked when it is opened)."""
+
+    name = "database"
+    _file = click.Path(exists=True, dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from commitdb.storage.postgres import is_postgres_url
+
+        return value if is_postgres_url(value) else self._file.convert(value, param, ctx)
+
+
+DATABASE_FILE = DatabaseLocation()
 
 
 def _open(ctx: click.Context, path: str) -> Any:
@@ -201,7 +215,7 @@ def import_(outdir: str, newdb: str, label: str | None) -> None:
 
 
 @click.command("flatten")
-@click.argument("source", metavar="SRC", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", metavar="SRC", type=DATABASE_FILE)
 @click.argument("commit", type=COMMIT_REFERENCE)
 @click.argument("target", metavar="DST")
 @click.option("--label", default="Flatten", show_default=True, help="the label of the single commit")

@@ -76,7 +76,7 @@ def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def serve(verbosity: int, host: str | None, port: int, socket_path: str | None, tokens: Any, insecure: bool,
           tls_cert: str | None, tls_key: str | None, synchronous: str, viper_clients: str | None, database: str,
           **limit_values: Any) -> None:
-    """Serve DATABASE (a .cdb file) to many clients until Ctrl+C or SIGTERM.
+    """Serve DATABASE (a .cdb file or a postgresql:// URL) to many clients until Ctrl+C or SIGTERM.
 
     With --token-file every connection proves a token (roles read, write, admin); without one
     the server listens only on loopback addresses and unix sockets unless --insecure.
