@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
+PG_INITDB := /usr/lib/postgresql/15/bin/initdb
 # Installing a system package needs root; sudo is used when we are not.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -28,7 +29,15 @@ run: $(STAMP)
 $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-test: $(STAMP) $(CHROMIUM)
+# The PostgreSQL tests start a throwaway cluster of their own from these binaries: Debian's
+# package, installed without creating (or starting) a cluster of its own.
+$(PG_INITDB):
+	$(SUDO) sh -c "mkdir -p /etc/postgresql-common && (grep -qs '^create_main_cluster' \
+	  /etc/postgresql-common/createcluster.conf || echo 'create_main_cluster = false' \
+	  >> /etc/postgresql-common/createcluster.conf)"
+	$(SUDO) apt-get install -y postgresql || ($(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql)
+
+test: $(STAMP) $(CHROMIUM) $(PG_INITDB)
 	$(BIN)/ruff check src tests tools bench examples docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest -q
