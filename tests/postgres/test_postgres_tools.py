@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from test_postgres_sync import DEFS, history
+from test_postgres_sync import DEFS, MODEL, history
 
 from commitdb import CommitDatabase
 from commitdb.cli.admin_commands import admin
@@ -45,6 +45,20 @@ def test_commitdb_commands_and_commit_admin_on_a_url(tmp_path: Path, pg_url: str
     assert len(CommitDatabase.open(pg_url).head_commit_ids()) == 1
     replica.close()
     db.close()
+
+
+def test_dsm_util_creates_a_commit_database_at_a_url(tmp_path: Path, pg_url: str) -> None:
+    from commitdb.cli.dsm_commands import dsm
+
+    model = tmp_path / "model.dsm"
+    model.write_text(MODEL)
+    result = run(dsm, "create_commit_database", str(model), pg_url)
+    assert result.exit_code == 0, result.output
+    db = CommitDatabase.open(pg_url)
+    assert db.definitions().hexdigest() == DEFS.hexdigest()
+    db.close()
+    result = CliRunner().invoke(dsm, ["create_commit_database", str(model), pg_url])
+    assert result.exit_code == 7, result.output  # already exists
 
 
 def test_a_url_that_holds_no_database_is_a_clear_error(pg_url: str) -> None:
