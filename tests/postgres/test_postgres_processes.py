@@ -171,3 +171,27 @@ def test_a_connection_dropped_mid_transaction_leaves_nothing(pg_cluster: Any) ->
     db.commit_mutations("next", mutable)
     assert len(db.commit_ids()) == 4
     db.close()
+
+
+def test_connections_the_server_dropped_between_calls_are_replaced(pg_cluster: Any) -> None:
+    url = pg_cluster.new_database_url()
+    tuto_database(url)
+    db = CommitDatabase.open(url)
+    reader = CommitDatabase.open(url, readonly=True)
+    names = names_of(db)
+    login = names["TUTO_A_USER_LOGIN"]
+    mutable = CommitMutableState(db.initial_state())
+    mutable.attachment_mutating().set(login, login.create_key(), {"nickname": "before"})
+    first = db.commit_mutations("before", mutable)
+    assert reader.head_commit_ids() == {first}
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:  # a restart, a failover
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                      "AND backend_type = 'client backend'")
+    # The next write and the next read go through on new connections.
+    mutable = CommitMutableState(db.state(first))
+    mutable.attachment_mutating().set(login, login.create_key(), {"nickname": "after"})
+    second = db.commit_mutations("after", mutable)
+    assert reader.head_commit_ids() == {second}
+    assert reader.commit_ids() == {first, second}
+    reader.close()
+    db.close()

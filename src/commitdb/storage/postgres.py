@@ -120,13 +120,13 @@ class _Statements:
 
     def __init__(self, conn: Any, tables: dict[str, TableShape]) -> None:
         self._conn = conn
-        self._tables = tables
+        self.tables = tables
         self._spelled: dict[str, tuple[str, bool]] = {}
 
     def spell(self, sql: str) -> tuple[str, bool]:
         found = self._spelled.get(sql)
         if found is None:
-            text = to_postgres(sql, self._tables)
+            text = to_postgres(sql, self.tables)
             found = self._spelled[sql] = (text, text.startswith("INSERT") and " RETURNING " in text)
         return found
 
@@ -179,6 +179,7 @@ class PostgresBackend(SQLRecords):
         self._txn_writes = 0  # writes noted in the open transaction (undone by a rollback)
         self._rollbacks = 0
         self._write_locked = False
+        self._txn_open = False  # BEGIN sent and neither COMMIT nor ROLLBACK since
         self._conn = _connect(url)
         try:
             self._check_schema()
@@ -267,10 +268,37 @@ class PostgresBackend(SQLRecords):
         psycopg = _psycopg()
         with self._lock:
             self._live()
+            self._reconnect_if_lost()
             try:
+                return self._statements.execute(sql, args).fetchall()
+            except psycopg.OperationalError as e:
+                if not self._reconnect_if_lost():
+                    raise _translate(e, "reading") from e
+            except psycopg.Error as e:
+                raise _translate(e, "reading") from e
+            try:  # a read outside a transaction is retried once on a new connection
                 return self._statements.execute(sql, args).fetchall()
             except psycopg.Error as e:
                 raise _translate(e, "reading") from e
+
+    def _reconnect_if_lost(self) -> bool:
+        """Outside a transaction, replace a connection the server dropped (restarted, failed
+        over, idle-killed): nothing is lost, since nothing was pending. Returns whether it did.
+        Inside a transaction the loss is an error: PostgreSQL rolled the transaction back."""
+        if not (self._conn.broken or self._conn.closed) or self._txn_open:
+            return False
+        conn = _connect(self._path)
+        if self._readonly:
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        try:
+            self._conn.close()
+        except Exception:
+            pass
+        self._conn = conn
+        self._statements = _Statements(conn, self._statements.tables)
+        self._index.forget_cached_numbers()
+        self.others_version = None
+        return True
 
     def _take_write_lock(self) -> None:
         if not self._write_locked:
@@ -278,17 +306,29 @@ class PostgresBackend(SQLRecords):
             self._write_locked = True
 
     def _begin(self, lock: bool) -> None:
+        self._reconnect_if_lost()
         self._conn.execute("BEGIN")
+        self._txn_open = True
         self._txn_writes = 0
         self._write_locked = False
         if lock:
             self._take_write_lock()
+
+    def _begin_anew(self, lock: bool) -> None:
+        """BEGIN, on a new connection when the server dropped ours since the last statement."""
+        try:
+            self._begin(lock)
+        except _psycopg().OperationalError:
+            if self._txn_open or not self._reconnect_if_lost():
+                raise
+            self._begin(lock)
 
     def _end(self, statement: str) -> None:
         """COMMIT or ROLLBACK; after a rollback our writes of the transaction never happened."""
         try:
             self._conn.execute(statement)
         finally:
+            self._txn_open = False
             if statement == "ROLLBACK":
                 self._own_writes -= self._txn_writes
             self._txn_writes = 0
@@ -317,7 +357,7 @@ class PostgresBackend(SQLRecords):
                     raise _translate(e, what) from e
                 return
             try:
-                self._begin(lock=True)
+                self._begin_anew(lock=True)
             except psycopg.Error as e:
                 self._abort()
                 raise _translate(e, what) from e
@@ -365,7 +405,7 @@ class PostgresBackend(SQLRecords):
                 raise StorageError("a transaction is already in progress")
             if self._readonly and mode != "Deferred":
                 raise ReadOnlyError(f"the database {_redacted(self._path)} is open read-only")
-            self._begin(lock=mode != "Deferred")
+            self._begin_anew(lock=mode != "Deferred")
         except psycopg.Error as e:
             self._abort()
             self._lock.release()
@@ -397,11 +437,7 @@ class PostgresBackend(SQLRecords):
             self._lock.release()
 
     def in_transaction(self) -> bool:
-        if self._closed:
-            return False
-        from psycopg.pq import TransactionStatus
-
-        return self._conn.info.transaction_status != TransactionStatus.IDLE
+        return self._txn_open and not self._closed
 
     def close(self) -> None:
         with self._lock:
