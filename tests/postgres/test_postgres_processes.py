@@ -23,7 +23,7 @@ WRITER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {src!r})
     from commitdb import CommitDatabase, CommitMutableState
-    db = CommitDatabase.open({url!r})
+    db = {opening}
     names = {{}}
     db.definitions().inject(names)
     login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
@@ -50,8 +50,11 @@ def tuto_database(url: str) -> None:
     db.close()
 
 
-def spawn(url: str, worker: int, count: int, after: str = "") -> subprocess.Popen[str]:
-    script = WRITER.format(src=str(ROOT / "src"), url=url, worker=worker, count=count, after=after)
+def spawn(url: str, worker: int, count: int, after: str = "", opening: str = "") -> subprocess.Popen[str]:
+    """A writer process: ``count`` commits on a chain of its own, each id printed; it opens
+    ``url``, or evaluates ``opening`` (e.g. a connection to a server)."""
+    script = WRITER.format(src=str(ROOT / "src"), opening=opening or f"CommitDatabase.open({url!r})",
+                           worker=worker, count=count, after=after)
     return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

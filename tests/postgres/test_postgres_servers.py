@@ -3,13 +3,10 @@ once; each client sees what was committed through the other servers."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from test_postgres_processes import names_of, tuto_database
+from test_postgres_processes import names_of, spawn, tuto_database
 
 from commitdb import CommitDatabase, CommitMutableState
 from commitdb.net.background import BackgroundServer
@@ -17,26 +14,6 @@ from commitdb.net.background import BackgroundServer
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(180)
 
-CLIENT = textwrap.dedent("""
-    import sys
-    sys.path.insert(0, {src!r})
-    from commitdb import CommitDatabase, CommitMutableState
-    db = CommitDatabase.connect("127.0.0.1", {port})
-    names = {{}}
-    db.definitions().inject(names)
-    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
-    key = login.create_key()
-    head = None
-    for i in range({count}):
-        mutable = CommitMutableState(db.state(head) if head else db.initial_state())
-        if head is None:
-            mutable.attachment_mutating().set(login, key, {{"nickname": "c{client}-0"}})
-        else:
-            mutable.attachment_mutating().update(login, key, nickname, "c{client}-%d" % i)
-        head = db.commit_mutations("c{client}", mutable)
-        print(head, flush=True)
-    db.close()
-""")
 
 
 def test_a_client_of_one_server_sees_commits_made_through_another(pg_url: str) -> None:
@@ -69,9 +46,7 @@ def test_two_servers_eight_clients_each_every_commit_exactly_once(pg_url: str) -
     tuto_database(pg_url)
     with BackgroundServer(pg_url, host="127.0.0.1", port=0) as a, \
             BackgroundServer(pg_url, host="127.0.0.1", port=0) as b:
-        procs = [subprocess.Popen([sys.executable, "-c", CLIENT.format(src=str(ROOT / "src"), port=server.port,
-                                                                        client=i, count=6)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs = [spawn(pg_url, i, 6, opening=f"CommitDatabase.connect('127.0.0.1', {server.port})")
                  for i, server in enumerate([a, b] * 8)]
         made: list[str] = []
         for p in procs:

@@ -17,7 +17,6 @@ leaves nothing behind: PostgreSQL rolls the transaction back.
 from __future__ import annotations
 
 import threading
-import uuid as _uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,7 +32,7 @@ from commitdb.errors import (
 from commitdb.storage import sqlite_index
 from commitdb.storage.base import TRANSACTION_MODES
 from commitdb.storage.sql_dialect import TableShape, ddl_to_postgres, to_postgres
-from commitdb.storage.sql_records import DEFAULT_DOCUMENTATION, VERSION, SQLRecords
+from commitdb.storage.sql_records import SQLRecords, new_metadata_rows
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 # The advisory lock every write transaction holds: (class, the schema's hash), so that commit
@@ -216,17 +215,9 @@ class PostgresBackend(SQLRecords):
                         f"cannot create a commit database in {_redacted(url)}: it already holds one")
                 for statement in (*RECORD_SCHEMA, *sqlite_index.SCHEMA):
                     conn.execute(ddl_to_postgres(statement))
-                rows = {
-                    "CodecName": "StreamBinary",
-                    "Definitions": defs.encode(token=False),
-                    "DefinitionsHexDigest": defs.hexdigest(),
-                    "Documentation": DEFAULT_DOCUMENTATION if documentation is None else documentation,
-                    "UUID": str(_uuid.uuid4()),
-                    "Version": VERSION,
-                }
                 with conn.cursor() as cur:
                     cur.executemany("INSERT INTO ds_metadata (identifier, data) VALUES (%s, %s)",
-                                    [(k, v if isinstance(v, bytes) else v.encode("utf-8")) for k, v in rows.items()])
+                                    new_metadata_rows(documentation, defs))
         except psycopg.Error as e:
             raise _translate(e, f"creating a commit database in {_redacted(url)}") from e
         finally:

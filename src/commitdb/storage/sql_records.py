@@ -10,6 +10,7 @@ PostgreSQL); a backend provides the connection plumbing: ``_query``, ``_write``,
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,19 @@ VERSION = "1.2"
 DEFAULT_DOCUMENTATION = "not documented."
 REQUIRED_METADATA = ("CodecName", "Definitions", "DefinitionsHexDigest", "Documentation", "UUID", "Version")
 NO_LIMIT = 2 ** 62  # a LIMIT both engines take as "all rows"
+
+
+def new_metadata_rows(documentation: str | None, definitions: Any) -> list[tuple[str, bytes]]:
+    """The ``ds_metadata`` rows of a new, empty commit database (a fresh UUID)."""
+    rows = {
+        "CodecName": "StreamBinary",
+        "Definitions": definitions.encode(token=False),
+        "DefinitionsHexDigest": definitions.hexdigest(),
+        "Documentation": DEFAULT_DOCUMENTATION if documentation is None else documentation,
+        "UUID": str(uuid.uuid4()),
+        "Version": VERSION,
+    }
+    return [(k, v if isinstance(v, bytes) else v.encode("utf-8")) for k, v in rows.items()]
 
 
 def _hex(raw: bytes) -> str:

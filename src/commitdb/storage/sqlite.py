@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import uuid as _uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +28,7 @@ from commitdb.errors import (
 )
 from commitdb.storage import sqlite_index
 from commitdb.storage.base import TRANSACTION_MODES
-from commitdb.storage.sql_records import DEFAULT_DOCUMENTATION, VERSION, SQLRecords
+from commitdb.storage.sql_records import SQLRecords, new_metadata_rows
 
 BUSY_TIMEOUT = 10.0
 
@@ -124,18 +123,8 @@ class SQLiteBackend(SQLRecords):
                 conn.execute("BEGIN")
                 for stmt in SCHEMA:
                     conn.execute(stmt)
-                rows = {
-                    "CodecName": "StreamBinary",
-                    "Definitions": defs.encode(token=False),
-                    "DefinitionsHexDigest": defs.hexdigest(),
-                    "Documentation": DEFAULT_DOCUMENTATION if documentation is None else documentation,
-                    "UUID": str(_uuid.uuid4()),
-                    "Version": VERSION,
-                }
-                conn.executemany(
-                    "INSERT INTO ds_metadata (identifier, data) VALUES (?, ?)",
-                    [(k, v if isinstance(v, bytes) else v.encode("utf-8")) for k, v in rows.items()],
-                )
+                conn.executemany("INSERT INTO ds_metadata (identifier, data) VALUES (?, ?)",
+                                 new_metadata_rows(documentation, defs))
                 conn.execute("COMMIT")
             finally:
                 conn.close()
