@@ -140,22 +140,24 @@ class _Statements:
 
 
 def _table_shapes(conn: Any) -> dict[str, TableShape]:
-    """Columns, primary key and numbered column of every table (for the dialect rewrite)."""
+    """Columns, primary key and numbered column of every table of the current schema (for the
+    dialect rewrite), from the catalog in one query."""
     columns: dict[str, list[str]] = {}
-    numbered: dict[str, str] = {}
-    for table, column, default in conn.execute(
-            "SELECT table_name, column_name, column_default FROM information_schema.columns "
-            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"):
-        columns.setdefault(table, []).append(column)
-        if default is not None and str(default).startswith("nextval("):
-            numbered[table] = column
     keys: dict[str, list[str]] = {}
-    for table, column in conn.execute(
-            "SELECT tc.table_name, k.column_name FROM information_schema.table_constraints tc "
-            "JOIN information_schema.key_column_usage k ON k.constraint_name = tc.constraint_name "
-            "AND k.table_schema = tc.table_schema WHERE tc.constraint_type = 'PRIMARY KEY' "
-            "AND tc.table_schema = current_schema() ORDER BY tc.table_name, k.ordinal_position"):
-        keys.setdefault(table, []).append(column)
+    numbered: dict[str, str] = {}
+    for table, column, is_numbered, in_key in conn.execute(
+            "SELECT c.relname, a.attname, COALESCE(starts_with(pg_get_expr(d.adbin, d.adrelid), 'nextval('), false), "
+            "COALESCE(a.attnum = ANY(i.indkey::int2[]), false) FROM pg_class c "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
+            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+            "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace "
+            "ORDER BY c.relname, a.attnum"):
+        columns.setdefault(table, []).append(column)
+        if is_numbered:
+            numbered[table] = column
+        if in_key:
+            keys.setdefault(table, []).append(column)
     return {t: TableShape(tuple(c), tuple(keys.get(t, ())), numbered.get(t)) for t, c in columns.items()}
 
 
@@ -181,8 +183,9 @@ class PostgresBackend(SQLRecords):
         self._txn_open = False  # BEGIN sent and neither COMMIT nor ROLLBACK since
         self._conn = _connect(url)
         try:
-            self._check_schema()
-            self._statements = _Statements(self._conn, _table_shapes(self._conn))
+            shapes = _table_shapes(self._conn)
+            self._check_schema(shapes)
+            self._statements = _Statements(self._conn, shapes)
             if readonly:
                 self._conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
             self._meta = self._read_metadata()
@@ -233,9 +236,7 @@ class PostgresBackend(SQLRecords):
             return False
         return True
 
-    def _check_schema(self) -> None:
-        found = {r[0] for r in self._conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+    def _check_schema(self, found: dict[str, TableShape]) -> None:
         missing = [t for t in REQUIRED_TABLES if t not in found]
         if missing:
             raise IncompatibleDatabaseError(
