@@ -1,9 +1,10 @@
 """Many servers, one store: servers on one PostgreSQL database, their clients committing at
-once; each client sees what was committed through the other servers."""
+once; each client sees what was committed through the other servers, and live changes reach
+watching clients of every server within a second."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import time
 
 import pytest
 from test_postgres_processes import names_of, spawn, tuto_database
@@ -11,7 +12,6 @@ from test_postgres_processes import names_of, spawn, tuto_database
 from commitdb import CommitDatabase, CommitMutableState
 from commitdb.net.background import BackgroundServer
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -62,3 +62,32 @@ def test_two_servers_eight_clients_each_every_commit_exactly_once(pg_url: str) -
     direct = CommitDatabase.open(pg_url)
     assert sorted(str(c) for c in direct.commit_ids()) == sorted(made)
     direct.close()
+
+
+def test_live_changes_reach_the_clients_of_every_server_within_a_second(pg_url: str) -> None:
+    tuto_database(pg_url)
+    with BackgroundServer(pg_url, host="127.0.0.1", port=0) as a, \
+            BackgroundServer(pg_url, host="127.0.0.1", port=0) as b:
+        on_a = CommitDatabase.connect("127.0.0.1", a.port)
+        on_b = CommitDatabase.connect("127.0.0.1", b.port)
+        direct = CommitDatabase.open(pg_url)
+        heard: list[int] = []
+        watch_a = on_a.watch(heard.append)
+        watch_direct = direct.watch()
+        names = names_of(on_b)
+        login = names["TUTO_A_USER_LOGIN"]
+        for round_ in range(2):
+            mutable = CommitMutableState(on_b.initial_state())
+            mutable.attachment_mutating().set(login, login.create_key(), {"nickname": f"b{round_}"})
+            made = on_b.commit_mutations("through b", mutable)
+            started = time.monotonic()
+            assert watch_a.wait(1.0) and watch_a.error is None, "server A's client was not told"
+            assert time.monotonic() - started < 1.0
+            assert made in on_a.commit_ids()
+            assert watch_direct.wait(1.0), "a direct connection's watch was not told"
+            assert made in direct.commit_ids()
+        assert len(heard) >= 2
+        watch_a.stop()
+        watch_direct.stop()
+        for db in (on_a, on_b, direct):
+            db.close()
