@@ -9,10 +9,10 @@ A ``ReadIndex`` answers, with indexed lookups:
 - document snapshots (a document as the state at some commit sees it), within given ranges;
 - the documents of an attachment, and the heads.
 
-The SQLite backend keeps these rows in its file beside the commits (``storage.sqlite_index``),
-written in the same transaction as each commit; other backends get a ``MemoryReadIndex`` that
-the facade feeds as it learns of commits. Everything here is derived data: it can always be
-rebuilt from the stored commits.
+The SQLite and PostgreSQL backends keep these rows beside the commits (``storage.sqlite_index``,
+one SQL implementation for both), written in the same transaction as each commit; other
+backends get a ``MemoryReadIndex`` that the facade feeds as it learns of commits. Everything
+here is derived data: it can always be rebuilt from the stored commits.
 """
 
 from __future__ import annotations
