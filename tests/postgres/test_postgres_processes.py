@@ -198,3 +198,34 @@ def test_connections_the_server_dropped_between_calls_are_replaced(pg_cluster: A
     assert reader.commit_ids() == {first, second}
     reader.close()
     db.close()
+
+
+def test_an_exclusive_transaction_holds_off_every_other_writer(pg_url: str) -> None:
+    import threading
+
+    tuto_database(pg_url)
+    holder, other = CommitDatabase.open(pg_url), CommitDatabase.open(pg_url)
+    names = names_of(other)
+    login = names["TUTO_A_USER_LOGIN"]
+    holder.commit_databasing().begin_transaction("Exclusive")  # as reduce_heads and extend_definitions do
+    version = other.data_version()
+    done = threading.Event()
+
+    def write() -> None:
+        mutable = CommitMutableState(other.initial_state())
+        mutable.attachment_mutating().set(login, login.create_key(), {"nickname": "waited"})
+        other.commit_mutations("waited", mutable)
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert not done.wait(0.5), "a writer went through while another held an exclusive transaction"
+    reader = CommitDatabase.open(pg_url)  # (``other`` is busy waiting, on its thread)
+    assert reader.data_version() == version and not reader.commit_ids()  # reads still answer
+    reader.close()
+    holder.commit_databasing().commit()
+    thread.join(10)
+    assert done.is_set()
+    assert len(holder.commit_ids()) == 1 and holder.data_version() != version
+    holder.close()
+    other.close()

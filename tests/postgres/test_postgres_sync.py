@@ -128,6 +128,24 @@ def test_a_server_on_postgres_syncs_with_a_file(tmp_path: Path, pg_url: str) -> 
         local.close()
 
 
+def test_a_server_on_a_file_syncs_with_postgres_both_ways(tmp_path: Path, pg_url: str) -> None:
+    path = str(tmp_path / "served.cdb")
+    CommitDatabase.create(path).close()
+    store = CommitDatabase.create(pg_url)
+    store.extend_definitions(DEFS)
+    history(store)
+    with BackgroundServer(path, host="127.0.0.1", port=0) as server:
+        client = CommitDatabase.connect("127.0.0.1", server.port)
+        CommitSynchronizer(client, store).sync()  # PostgreSQL -> the served file
+        assert_replicas(store, client)
+        (head,) = client.head_commit_ids()
+        commit(client, head, "through the file's server", 2)
+        CommitSynchronizer(store, client).sync()  # and back
+        assert_replicas(client, store)
+        client.close()
+    store.close()
+
+
 def test_urls_are_checked(pg_cluster: Any, pg_url: str) -> None:
     with pytest.raises(IncompatibleDatabaseError, match=r"no commit database|does not exist"):
         CommitDatabase.open(pg_url)

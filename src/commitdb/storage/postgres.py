@@ -299,12 +299,16 @@ class PostgresBackend(SQLRecords):
 
     def _begin(self, lock: bool) -> None:
         self._reconnect_if_lost()
-        self._conn.execute("BEGIN")
+        # One round trip for both statements: if the lock fails, BEGIN did run.
         self._txn_open = True
         self._txn_writes = 0
-        self._write_locked = False
-        if lock:
-            self._take_write_lock()
+        self._write_locked = lock
+        try:
+            self._conn.execute(f"BEGIN; {WRITE_LOCK}" if lock else "BEGIN")
+        except BaseException:
+            status = _psycopg().pq.TransactionStatus
+            self._txn_open = self._conn.info.transaction_status in (status.INTRANS, status.INERROR)
+            raise
 
     def _begin_anew(self, lock: bool) -> None:
         """BEGIN, on a new connection when the server dropped ours since the last statement."""

@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 
 BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
+PREFIX = "commitdb-pg-"
+OWNER_FILE = "owner.pid"  # the pid of the process that started the cluster
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200")
 
 
@@ -54,7 +56,9 @@ class ThrowawayCluster:
         subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=120)
 
     def start(self) -> ThrowawayCluster:
-        self.folder = tempfile.mkdtemp(prefix="commitdb-pg-")
+        self._sweep_orphans()
+        self.folder = tempfile.mkdtemp(prefix=PREFIX)
+        Path(self.folder, OWNER_FILE).write_text(str(os.getpid()))
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
@@ -75,6 +79,22 @@ class ThrowawayCluster:
         log = Path(self.folder, "log").read_text(errors="replace") if Path(self.folder, "log").exists() else ""
         self.stop()
         raise RuntimeError(f"the throwaway PostgreSQL did not start:\n{log[-2000:]}")
+
+    def _sweep_orphans(self) -> None:
+        """Stop and delete the throwaway clusters of test runs that were killed (their owner
+        process is gone); only folders this class made, marked by their owner file."""
+        for owner in Path(tempfile.gettempdir()).glob(f"{PREFIX}*/{OWNER_FILE}"):
+            try:
+                os.kill(int(owner.read_text()), 0)
+                continue  # its run is still going
+            except ProcessLookupError:
+                pass
+            except (ValueError, OSError):
+                continue
+            other = ThrowawayCluster(self.bin_dir)
+            other.folder = str(owner.parent)
+            other._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+            other.stop()
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@/{dbname}?host={self.folder}&port={self.port}"
