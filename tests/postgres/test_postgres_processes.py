@@ -229,3 +229,31 @@ def test_an_exclusive_transaction_holds_off_every_other_writer(pg_url: str) -> N
     assert len(holder.commit_ids()) == 1 and holder.data_version() != version
     holder.close()
     other.close()
+
+
+def test_a_writer_notices_the_read_index_rebuilt_by_another_connection(pg_url: str) -> None:
+    """Writes that touch only the read index (a rebuild, a catch-up, snapshots) move the data
+    version too, so a writer never trusts what it cached of the index across them."""
+    tuto_database(pg_url)
+    writer, other = CommitDatabase.open(pg_url), CommitDatabase.open(pg_url)
+    names = names_of(writer)
+    login, nickname = names["TUTO_A_USER_LOGIN"], names["TUTO_P_LOGIN_NICKNAME"]
+    key = login.create_key()
+    mutable = CommitMutableState(writer.initial_state())
+    mutable.attachment_mutating().set(login, key, {"nickname": "n0"})
+    head = writer.commit_mutations("n0", mutable)
+    for i in range(1, 4):
+        version = other.data_version()
+        other.commit_databasing().read_index().wipe()  # placements gone: a new epoch
+        assert other.data_version() != version
+        assert other.head_commit_ids() == {head}  # caught up again by the other connection
+        mutable = CommitMutableState(writer.state(head))
+        mutable.attachment_mutating().update(login, key, nickname, f"n{i}")
+        head = writer.commit_mutations(f"n{i}", mutable)
+    fresh = CommitDatabase.open(pg_url)
+    assert fresh.head_commit_ids() == {head}
+    assert len(fresh.commit_ids()) == 4
+    assert fresh.state(head).attachment_getting().get(login, key).unwrap().nickname == "n3"
+    fresh.close()
+    writer.close()
+    other.close()

@@ -42,6 +42,12 @@ def test_inserts_into_numbered_tables_return_the_number() -> None:
         "INSERT INTO cdb_lane (base_lane, length) VALUES (%s, 1) RETURNING id"
 
 
+def test_emptying_a_numbered_table_restarts_its_numbering() -> None:
+    assert to_postgres("DELETE FROM cdb_lane", TABLES) == "TRUNCATE cdb_lane RESTART IDENTITY"
+    assert to_postgres("DELETE FROM cdb_touch", TABLES) == "DELETE FROM cdb_touch"
+    assert to_postgres("DELETE FROM cdb_lane WHERE id = ?", TABLES) == "DELETE FROM cdb_lane WHERE id = %s"
+
+
 def test_table_definitions() -> None:
     assert ddl_to_postgres("CREATE TABLE t (id INTEGER PRIMARY KEY, d BLOB, r REAL, n INTEGER) STRICT") == \
         "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, d BYTEA, r DOUBLE PRECISION, n BIGINT)"

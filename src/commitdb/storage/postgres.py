@@ -349,6 +349,7 @@ class PostgresBackend(SQLRecords):
                 try:
                     self._take_write_lock()
                     yield self._statements
+                    self._note_any_write()
                 except psycopg.Error as e:
                     raise _translate(e, what) from e
                 return
@@ -359,12 +360,20 @@ class PostgresBackend(SQLRecords):
                 raise _translate(e, what) from e
             try:
                 yield self._statements
+                self._note_any_write()
                 self._end("COMMIT")
             except BaseException as error:
                 self._abort()
                 if isinstance(error, psycopg.Error):
                     raise _translate(error, what) from error
                 raise
+
+    def _note_any_write(self) -> None:
+        """Every write transaction moves the data version, those that touch only the read index
+        included (a rebuild, a catch-up, snapshots): as SQLite's data_version counts any other
+        connection's commit, a writer never trusts what it cached of the index across them."""
+        if self._txn_writes == 0:
+            self._note_version(self._statements)
 
     def _note_version(self, conn: _Statements) -> None:
         """Bump the counter (inside the write transaction, under the write lock)."""

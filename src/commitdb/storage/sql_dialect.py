@@ -9,7 +9,8 @@ rewrites the few constructs the two engines spell differently:
 - ``INSERT OR REPLACE`` becomes ``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of the
   other columns (the table's columns come from a ``TableShape``);
 - an INSERT into a table numbered by the engine returns the new number (``RETURNING``), which
-  stands for SQLite's ``lastrowid``;
+  stands for SQLite's ``lastrowid``; emptying such a table restarts its numbering, as SQLite's
+  does (``TRUNCATE ... RESTART IDENTITY``): rebuilt read structures get the same numbers;
 - in table definitions, SQLite's types become PostgreSQL's and ``WITHOUT ROWID``/``STRICT`` go.
 
 Anything else must already mean the same on both engines. This module is pure text.
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)\s*(\(([^)]*)\))?\s*(.*)$",
                      re.IGNORECASE | re.DOTALL)
+
+_DELETE_ALL = re.compile(r"^\s*DELETE\s+FROM\s+(\w+)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class TableShape:
 def to_postgres(sql: str, tables: dict[str, TableShape]) -> str:
     """The PostgreSQL spelling of one SQLite statement (see the module docstring)."""
     text = sql.replace("%", "%%").replace("?", "%s")
+    emptied = _DELETE_ALL.match(text)
+    if emptied is not None and tables.get(emptied.group(1), TableShape((), ())).numbered is not None:
+        return f"TRUNCATE {emptied.group(1)} RESTART IDENTITY"
     found = _INSERT.match(text)
     if found is None:
         return text
