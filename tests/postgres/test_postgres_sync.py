@@ -112,6 +112,26 @@ def test_a_file_into_postgres_and_back(tmp_path: Path, pg_url: str) -> None:
         db.close()
 
 
+def test_labels_cross_verbatim_nul_and_all(tmp_path: Path, pg_url: str) -> None:
+    source = CommitDatabase.create(str(tmp_path / "labels.cdb"))
+    source.extend_definitions(DEFS)
+    parent = None
+    labels = ["nul\x00inside", "accents é ü 漢字 🙂", "", "line\nbreak\ttab", "\x00"]
+    for label in labels:
+        parent = source.commit_mutations(label, CommitMutableState(
+            source.state(parent) if parent is not None else source.initial_state()))
+    store = CommitDatabase.create(pg_url)
+    CommitSynchronizer(source, store).sync()
+    store.close()
+    store = CommitDatabase.open(pg_url)
+    assert sorted(store.commit_header(c).label() for c in store.commit_ids()) == sorted(labels)
+    back = CommitDatabase.create(str(tmp_path / "back.cdb"))
+    CommitSynchronizer(store, back).sync()
+    assert_replicas(source, back)
+    for db in (source, store, back):
+        db.close()
+
+
 def test_a_server_on_postgres_syncs_with_a_file(tmp_path: Path, pg_url: str) -> None:
     CommitDatabase.create(pg_url).close()
     with BackgroundServer(pg_url, host="127.0.0.1", port=0) as server:

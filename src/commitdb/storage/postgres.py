@@ -40,10 +40,12 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 WRITE_LOCK = "SELECT pg_advisory_xact_lock(1668246884, hashtext(current_schema()))"
 CONNECT_TIMEOUT = 10
 
+# A label may hold any character, NUL included, which PostgreSQL's text cannot: labels are
+# stored as UTF-8 bytes, and a column named ``label`` is read back as str (see _Result).
 RECORD_SCHEMA = (
     "CREATE TABLE ds_metadata (identifier TEXT PRIMARY KEY, data BYTEA)",
     "CREATE TABLE ds_commit (rowid BIGINT PRIMARY KEY, commit_id TEXT NOT NULL UNIQUE, parent_id TEXT, "
-    "timestamp DOUBLE PRECISION, label TEXT, type INTEGER, target_id TEXT, data BYTEA)",
+    "timestamp DOUBLE PRECISION, label BYTEA, type INTEGER, target_id TEXT, data BYTEA)",
     'CREATE TABLE ds_blob (rowid BIGSERIAL, identifier TEXT, layout TEXT, size BIGINT DEFAULT 0, '
     'chunked INTEGER DEFAULT 0, start BIGINT DEFAULT 0, "end" BIGINT DEFAULT 0, frozen INTEGER DEFAULT 1, '
     "stream INTEGER DEFAULT 0, data BYTEA, PRIMARY KEY (identifier, start))",
@@ -100,7 +102,11 @@ class _Result:
 
     def __init__(self, cursor: Any, returning: bool) -> None:
         self.rowcount = cursor.rowcount
-        rows = cursor.fetchall() if cursor.description is not None else []
+        described = cursor.description
+        rows = cursor.fetchall() if described is not None else []
+        labels = [i for i, column in enumerate(described or ()) if column.name == "label"]
+        if labels and rows:
+            rows = [_decoded(row, labels) for row in rows]
         self.lastrowid = rows[0][0] if returning and rows else None
         self._rows = rows
 
@@ -112,6 +118,15 @@ class _Result:
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self._rows)
+
+
+def _decoded(row: tuple[Any, ...], labels: list[int]) -> tuple[Any, ...]:
+    """The row with its label columns (UTF-8 bytes) as str."""
+    out = list(row)
+    for i in labels:
+        if out[i] is not None:
+            out[i] = bytes(out[i]).decode("utf-8", "surrogatepass")
+    return tuple(out)
 
 
 class _Statements:
@@ -390,10 +405,13 @@ class PostgresBackend(SQLRecords):
 
     def _insert_commit_row(self, conn: _Statements, values: tuple[Any, ...]) -> int | None:
         # Under the write lock: the next rowid is the largest + 1, as in SQLite.
+        commit_id, parent, timestamp, label, kind, target, data = values
+        values = (commit_id, parent, timestamp, label.encode("utf-8", "surrogatepass"), kind, target, data)
         rows = conn.execute(
             "INSERT INTO ds_commit (rowid, commit_id, parent_id, timestamp, label, type, target_id, data) "
-            "SELECT COALESCE(MAX(rowid), 0) + 1, ?, ?, CAST(? AS DOUBLE PRECISION), ?, CAST(? AS INTEGER), ?, "
-            "CAST(? AS BYTEA) FROM ds_commit ON CONFLICT (commit_id) DO NOTHING RETURNING rowid", values).lastrowid
+            "SELECT COALESCE(MAX(rowid), 0) + 1, ?, ?, CAST(? AS DOUBLE PRECISION), CAST(? AS BYTEA), "
+            "CAST(? AS INTEGER), ?, CAST(? AS BYTEA) FROM ds_commit ON CONFLICT (commit_id) DO NOTHING RETURNING rowid",
+            values).lastrowid
         return None if rows is None else int(rows)
 
     # --- transactions --------------------------------------------------------------------------
