@@ -327,7 +327,9 @@ class CommitDatabase:
         self.close()
 
     def __repr__(self) -> str:
-        return f"CommitDatabase({self.path()!r})"
+        from commitdb.storage.postgres import redacted_url
+
+        return f"CommitDatabase({redacted_url(self.path())!r})"
 
     # --- definitions ---------------------------------------------------------------------------
     def definitions(self) -> Any:

@@ -186,3 +186,11 @@ def test_urls_are_checked(pg_cluster: Any, pg_url: str) -> None:
     with pytest.raises(IncompatibleDatabaseError) as caught:
         CommitDatabase.open(unreachable)
     assert "secret" not in str(caught.value)
+    from commitdb.net.serve import serve
+
+    with pytest.raises(IncompatibleDatabaseError, match="cannot serve") as caught:
+        serve(unreachable, host="127.0.0.1", port=0)
+    assert "secret" not in str(caught.value) and "postgres:***@" in str(caught.value)
+    with_password = CommitDatabase.open(pg_url.replace("postgres@", "postgres:secret@"))  # trust: ignored
+    assert "secret" not in repr(with_password) and with_password.path().count("secret") == 1
+    with_password.close()

@@ -83,11 +83,13 @@ def _connect(url: str) -> Any:
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.Error as e:
-        raise IncompatibleDatabaseError(f"cannot reach the PostgreSQL database {_redacted(url)}: {e}") from e
+        raise IncompatibleDatabaseError(f"cannot reach the PostgreSQL database {redacted_url(url)}: {e}") from e
 
 
-def _redacted(url: str) -> str:
-    """The URL without its password (for messages)."""
+def redacted_url(url: Any) -> Any:
+    """A postgresql:// URL without its password (for messages and reprs); anything else as is."""
+    if not is_postgres_url(url):
+        return url
     scheme, sep, rest = url.partition("://")
     auth, at, host = rest.rpartition("@")
     if not at or ":" not in auth:
@@ -221,7 +223,7 @@ class PostgresBackend(SQLRecords):
             conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         except psycopg.OperationalError as e:
             if "does not exist" not in str(e):
-                raise IncompatibleDatabaseError(f"cannot reach the PostgreSQL database {_redacted(url)}: {e}") from e
+                raise IncompatibleDatabaseError(f"cannot reach the PostgreSQL database {redacted_url(url)}: {e}") from e
             _create_database(url)
             conn = _connect(url)
         defs = definitions or Definitions()
@@ -230,14 +232,14 @@ class PostgresBackend(SQLRecords):
                 conn.execute(WRITE_LOCK)
                 if conn.execute("SELECT to_regclass('ds_metadata')").fetchone()[0] is not None:
                     raise DatabaseExistsError(
-                        f"cannot create a commit database in {_redacted(url)}: it already holds one")
+                        f"cannot create a commit database in {redacted_url(url)}: it already holds one")
                 for statement in (*RECORD_SCHEMA, *sqlite_index.SCHEMA):
                     conn.execute(ddl_to_postgres(statement))
                 with conn.cursor() as cur:
                     cur.executemany("INSERT INTO ds_metadata (identifier, data) VALUES (%s, %s)",
                                     new_metadata_rows(documentation, defs))
         except psycopg.Error as e:
-            raise _translate(e, f"creating a commit database in {_redacted(url)}") from e
+            raise _translate(e, f"creating a commit database in {redacted_url(url)}") from e
         finally:
             conn.close()
         return PostgresBackend(url)
@@ -255,9 +257,9 @@ class PostgresBackend(SQLRecords):
         missing = [t for t in REQUIRED_TABLES if t not in found]
         if missing:
             raise IncompatibleDatabaseError(
-                f"{_redacted(self._path)} holds no commit database (table {missing[0]} is missing)")
+                f"{redacted_url(self._path)} holds no commit database (table {missing[0]} is missing)")
         if not all(t in found for t in sqlite_index.TABLES):
-            raise IncompatibleDatabaseError(f"{_redacted(self._path)} lacks the read tables of this version")
+            raise IncompatibleDatabaseError(f"{redacted_url(self._path)} lacks the read tables of this version")
 
     def read_index(self) -> sqlite_index.SQLiteReadIndex:
         return self._index
@@ -268,7 +270,7 @@ class PostgresBackend(SQLRecords):
     # --- connection plumbing -----------------------------------------------------------------
     def _live(self) -> Any:
         if self._closed:
-            raise DatabaseClosedError(f"the database {_redacted(self._path)} is closed")
+            raise DatabaseClosedError(f"the database {redacted_url(self._path)} is closed")
         return self._conn
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
@@ -357,7 +359,7 @@ class PostgresBackend(SQLRecords):
         """One write transaction holding the write lock (or a part of the caller's transaction)."""
         psycopg = _psycopg()
         if self._readonly:
-            raise ReadOnlyError(f"the database {_redacted(self._path)} is open read-only: {what} refused")
+            raise ReadOnlyError(f"the database {redacted_url(self._path)} is open read-only: {what} refused")
         with self._lock:
             self._live()
             if self.in_transaction():
@@ -427,7 +429,7 @@ class PostgresBackend(SQLRecords):
             if self.in_transaction():
                 raise StorageError("a transaction is already in progress")
             if self._readonly and mode != "Deferred":
-                raise ReadOnlyError(f"the database {_redacted(self._path)} is open read-only")
+                raise ReadOnlyError(f"the database {redacted_url(self._path)} is open read-only")
             self._begin_anew(lock=mode != "Deferred")
         except psycopg.Error as e:
             self._abort()
@@ -481,7 +483,7 @@ def _create_database(url: str) -> None:
     params = conninfo_to_dict(url)
     name = params.get("dbname")
     if not name:
-        raise IncompatibleDatabaseError(f"{_redacted(url)} names no database")
+        raise IncompatibleDatabaseError(f"{redacted_url(url)} names no database")
     try:
         with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True,
                              connect_timeout=CONNECT_TIMEOUT) as admin:
