@@ -3,6 +3,7 @@ synchronizer cannot tell the backends apart."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,76 +15,32 @@ from commitdb import (
     CommitMutableState,
     CommitSynchronizer,
     DatabaseExistsError,
-    DSMBuilder,
     IncompatibleDatabaseError,
     ReadOnlyError,
-    Value,
 )
 from commitdb.net.background import BackgroundServer
 
-MODEL = """
-namespace S {6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b} {
-concept Item;
-struct Card { string name; int64 n; set<string> tags; blob_id picture; };
-attachment<Item, Card> card;
-};
-"""
-
-
-def definitions() -> Any:
-    builder = DSMBuilder()
-    builder.append("model.dsm", MODEL)
-    report, _, defs = builder.parse()
-    assert not report.has_error(), str(report)
-    return defs
-
-
-DEFS = definitions()
-NAMES: dict[str, Any] = {}
-DEFS.inject(NAMES)
-CARD = NAMES["S_A_ITEM_CARD"]
-KEYS = [CARD.create_key() for _ in range(3)]
-
-
-def commit(db: CommitDatabase, parent: Any, label: str, key: int, picture: Any = None) -> Any:
-    mutable = CommitMutableState(db.state(parent) if parent is not None else db.initial_state())
-    mutating = mutable.attachment_mutating()
-    if mutating.get(CARD, KEYS[key]).is_nil():
-        mutating.set(CARD, KEYS[key], {"name": label, "n": len(label)})
-    else:
-        mutating.update(CARD, KEYS[key], NAMES["S_P_CARD_NAME"], label)
-    mutating.union_in_set(CARD, KEYS[key], NAMES["S_P_CARD_TAGS"], {label})
-    if picture is not None:
-        mutating.update(CARD, KEYS[key], NAMES["S_P_CARD_PICTURE"], picture)
-    return db.commit_mutations(label, mutable)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from test_sync import DEFS, MODEL, commit  # noqa: F401 (MODEL: for the tools' tests)
+from test_sync import assert_replicas as assert_same_commits
 
 
 def history(db: CommitDatabase) -> None:
     """Two branches, a blob, a disabled commit, a merge."""
     picture = db.create_blob(BlobLayout(), b"\x89PNG picture bytes" * 50)
-    a = commit(db, None, "a", 0)
-    b = commit(db, a, "b", 1, picture)
-    c = commit(db, a, "c", 2)
-    d = commit(db, c, "d", 0)
+    a = commit(db, None, "a", key=0, tag="a")
+    b = commit(db, a, "b", key=1, tag="b", picture=picture)
+    c = commit(db, a, "c", key=2, tag="c")
+    d = commit(db, c, "d", key=0, name="d")
     e = db.disable_commit("no d", d, d)
     db.merge_commit("merge", b, e)
 
 
-def documents(db: CommitDatabase, commit_id: Any) -> dict[str, Any]:
-    getting = db.state(commit_id).attachment_getting()
-    return {repr(key): Value.dumps(getting.get(CARD, key), json=True) for key in getting.keys(CARD)}
-
-
 def assert_replicas(a: CommitDatabase, b: CommitDatabase) -> None:
-    assert a.commit_ids() == b.commit_ids()
-    assert a.head_commit_ids() == b.head_commit_ids()
+    """Same commits verbatim, heads, states and blobs; same definitions and last commit."""
+    assert_same_commits(a, b)
     assert a.definitions().hexdigest() == b.definitions().hexdigest()
     assert a.commit_databasing().definitions_bytes() == b.commit_databasing().definitions_bytes()
-    for cid in a.commit_ids():
-        assert a.commit_header(cid) == b.commit_header(cid)
-        assert a.commit_databasing().commit_data(cid).data() == b.commit_databasing().commit_data(cid).data()
-        assert documents(a, cid) == documents(b, cid)
-    assert a.blob_ids() == b.blob_ids()
     assert a.last_commit_id() == b.last_commit_id()
 
 
@@ -101,7 +58,7 @@ def test_a_file_into_postgres_and_back(tmp_path: Path, pg_url: str) -> None:
     assert_replicas(source, store)
     # New work on the store, then back into a fresh file.
     (head,) = store.head_commit_ids()
-    commit(store, head, "on postgres", 1)
+    commit(store, head, "on postgres", key=1, name="on postgres")
     back = CommitDatabase.create(str(tmp_path / "back.cdb"))
     CommitSynchronizer(store, back).sync()
     assert_replicas(store, back)
@@ -159,7 +116,7 @@ def test_a_server_on_a_file_syncs_with_postgres_both_ways(tmp_path: Path, pg_url
         CommitSynchronizer(client, store).sync()  # PostgreSQL -> the served file
         assert_replicas(store, client)
         (head,) = client.head_commit_ids()
-        commit(client, head, "through the file's server", 2)
+        commit(client, head, "through the file's server", key=2)
         CommitSynchronizer(store, client).sync()  # and back
         assert_replicas(client, store)
         client.close()
