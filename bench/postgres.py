@@ -7,7 +7,8 @@ Prints:
   - cold reads: a fresh connection's open and its read of one document at the last commit and
     at commit N/2, for a history of N commits (median of several fresh connections);
   - aggregate commits/s of 1, 2 and 4 server processes on one PostgreSQL store, each with
-    --clients client processes committing at once (TCP loopback).
+    --clients client processes committing at once (TCP loopback), beside one server on a
+    .cdb file with the same clients.
 
 PostgreSQL runs in a throwaway cluster of its own (``commitdb.testing.pgcluster``), started
 and removed by this script. Usage: python bench/postgres.py [--seconds 2] [--commits 2000]
@@ -89,7 +90,8 @@ def cold_reads(location: str, commits: int, repeats: int = 5) -> dict[str, float
 
 
 def servers_on_one_store(url: str, servers: int, clients: int, seconds: float, folder: str) -> float:
-    """Aggregate commits/s of ``servers`` server processes on one store, ``clients`` each."""
+    """Aggregate commits/s of ``servers`` server processes on one store (a URL or a file),
+    ``clients`` each."""
     fresh(url).close()
     procs = []
     try:
@@ -136,6 +138,10 @@ def main() -> None:
         }
         print("cold reads:", json.dumps(results["cold_reads"], indent=1))
         scale = {}
+        # The reference: one server on a .cdb file (synchronous FULL), with the same clients.
+        rate = servers_on_one_store(os.path.join(folder, "served.cdb"), 1, args.clients, args.seconds, folder)
+        results["file_server_commits_per_s"] = rate
+        print(f"1 server on a .cdb file x {args.clients} clients: {rate:.0f} commits/s")
         for servers in [int(s) for s in args.servers.split(",")]:
             rate = servers_on_one_store(cluster.new_database_url(), servers, args.clients, args.seconds, folder)
             scale[str(servers)] = rate
