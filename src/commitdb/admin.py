@@ -3,8 +3,11 @@
 - ``open_source`` / ``open_replica``: the databases ``commit_admin.py`` works on;
 - ``resolve_commit_id``: ``last``, a full id or a unique prefix → a commit id;
 - ``create_commit_database``: a database holding a model's definitions and no commits;
-- ``verify``: re-check a database file from its rows (ids re-hash, links resolve, blobs
-  present and re-hash, heads consistent) and report every fault instead of stopping at one;
+- ``verify``: re-check everything a database file stores (SQLite's page check, ids re-hash,
+  programs decode, links resolve, labels and timestamps in range, blobs present and re-hash,
+  heads consistent, every row of the read index against recomputation) and report every fault
+  instead of stopping at one;
+- ``repair`` (``read_index_check.repair``): rebuild the derived tables from the commits;
 - ``history``: the commits newest first;
 - ``export_state`` / ``import_state``: the documents at one commit as a directory of JSON
   files and blobs, and a new database rebuilt from such a directory (see ``export_state``).
@@ -15,7 +18,10 @@ Everything here raises the library's errors; the command line only formats.
 from __future__ import annotations
 
 import json
+import math
 import os
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +32,18 @@ from commitdb.database import CommitDatabase
 from commitdb.dsm.definitions import Definitions
 from commitdb.dsm.dsm_definitions import DSMDefinitions
 from commitdb.engine.mutable import CommitMutableState
-from commitdb.engine.program import collect_blob_ids, decode_program, value_blob_ids
+from commitdb.engine.program import collect_blob_ids, decode_program, index_entries, value_blob_ids
 from commitdb.errors import (
     CommitDBError,
     CommitNotFoundError,
     CorruptedDataError,
     DatabaseExistsError,
     IntegrityError,
+    PermissionDeniedError,
     ValidationError,
 )
-from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, CommitDatabasing, CommitHeader
+from commitdb.read_index_check import Fault
+from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, CommitDatabasing, CommitHeader, is_token_codec
 from commitdb.values.scalars import ValueCommitId, ValueUUId
 from commitdb.values.value import Value
 
@@ -155,7 +163,9 @@ def resolve_commit_id(db: CommitDatabase, text: str) -> ValueCommitId:
 
 @dataclass
 class VerifyReport:
-    """What ``verify`` checked and every fault it found (``ok`` when there is none)."""
+    """What ``verify`` checked and every fault it found (``ok`` when there is none). Each fault
+    is a ``Fault``: text ``location: message`` with a ``kind`` (sqlite, commit, program, link,
+    blob, heads, label, timestamp, read-index)."""
 
     path: str
     commits: int = 0
@@ -163,7 +173,9 @@ class VerifyReport:
     heads: int = 0
     referenced_blobs: int = 0
     definitions_hexdigest: str = ""
-    faults: list[str] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # what was checked beyond commits and blobs
+    not_checked: str = ""  # why the checks of the file itself were not made (through a server)
 
     @property
     def ok(self) -> bool:
@@ -171,26 +183,136 @@ class VerifyReport:
 
 
 def verify(path: str, progress: Callable[[str, int, int], None] | None = None) -> VerifyReport:
-    """Check the database file ``path`` row by row (opened read-only).
+    """Check everything the database file ``path`` stores (opened read-only): SQLite's own
+    integrity check of its pages, then ``verify_backend``, then the metadata and every row of
+    commitdb's read index against recomputation from the commits (``read_index_check``).
 
-    Reports, rather than raises, what is wrong with the content: a commit whose id does not
-    re-hash, a parent or target that is missing, a header inconsistent with its type, a
-    program that does not decode, a referenced blob that is missing, a blob whose id does not
-    re-hash, stored heads that differ from the heads the headers imply. Raises only when the
-    file cannot be opened as a commit database at all."""
+    Reports, rather than raises, what is wrong. Raises only when the file cannot be opened as a
+    commit database at all and SQLite finds nothing wrong with its pages."""
+    return _verify_file(path, progress, with_content=True)
+
+
+def verify_file_only(path: str, progress: Callable[[str, int, int], None] | None = None) -> VerifyReport:
+    """The checks only the file itself allows: SQLite's pages, the metadata and the read index
+    (what a server runs on its own file for ``verify`` through it; the commits, programs and
+    blobs are checked by the client as they arrive)."""
+    return _verify_file(path, progress, with_content=False)
+
+
+def _verify_file(path: str, progress: Callable[[str, int, int], None] | None, with_content: bool) -> VerifyReport:
     from commitdb.storage.postgres import PostgresBackend, is_postgres_url
     from commitdb.storage.sqlite import SQLiteBackend
 
-    backend = PostgresBackend(path, readonly=True) if is_postgres_url(path) else SQLiteBackend(path, readonly=True)
+    if is_postgres_url(path):  # the content checks; the page and read-index checks are SQLite's
+        backend = PostgresBackend(path, readonly=True)
+        try:
+            return verify_backend(backend, path, progress)
+        finally:
+            backend.close()
     try:
-        return verify_backend(backend, path, progress)
+        backend = SQLiteBackend(path, readonly=True)
+    except CorruptedDataError as error:
+        report = VerifyReport(path)
+        report.faults += [Fault("sqlite", "file", p) for p in _raw_integrity_problems(path)]
+        report.faults.append(Fault("sqlite", "file", f"cannot be opened: {error}"))
+        return report
+    try:
+        if progress is not None:
+            progress("sqlite pages", 0, 1)
+        problems = backend.integrity_problems()
+        if progress is not None:
+            progress("sqlite pages", 1, 1)
+        entries: dict[bytes, list[tuple[Any, bool]]] = {}
+        report = verify_backend(backend, path, progress, entries)
+        content, report.faults = report.faults, [Fault("sqlite", "file pages", p) for p in problems]
+        if with_content:
+            report.faults += content
+        report.faults += _check_metadata(backend)
+        report.checked += ["sqlite pages", "metadata"]
+        if backend.read_index() is not None and not any(f.location.startswith("commits") for f in content):
+            from commitdb.read_index_check import check
+
+            bad = {f.location.split()[1] for f in content if f.location.startswith("commit ")}
+            try:
+                report.faults += check(backend, backend.definitions(), is_token_codec(backend.codec_name()), entries,
+                                       progress, bad)
+            except CommitDBError as error:
+                report.faults.append(Fault("read-index", "read index", f"cannot be read: {error}"))
+            report.checked.append("read index")
+        return report
     finally:
         backend.close()
 
 
-def verify_backend(backend: CommitDatabasing, name: str = "",
+def verify_through(db: CommitDatabase, name: str,
                    progress: Callable[[str, int, int], None] | None = None) -> VerifyReport:
-    """``verify`` for any storage backend."""
+    """``verify`` of a served database: the commits, programs, labels, timestamps and blobs as
+    they arrive, then what the server finds in its own file (SQLite's pages, the metadata, the
+    read index) when it offers that check and this connection may ask (an admin token)."""
+    backend = db.commit_databasing()
+    report = verify_backend(backend, name, progress)
+    ask = getattr(backend, "verify_file", None)
+    if ask is None:
+        return report
+    try:
+        answer = ask()
+    except PermissionDeniedError:
+        report.not_checked = "SQLite's pages, the metadata and the read index need an admin token"
+        return report
+    if answer is None:
+        report.not_checked = "the server's database is not a file: nothing more to check"
+        return report
+    faults, checked = answer
+    report.faults += [Fault(kind, location, message) for kind, location, message in faults]
+    report.checked += [f"{what} (by the server)" for what in checked]
+    return report
+
+
+def _check_metadata(backend: Any) -> list[Fault]:
+    """The metadata rows the format lets us check: the definitions' digest and the UUID (the
+    documentation is free text, hashed by nothing); and that every blob row has a blob id (a
+    row without one is listed by nothing else)."""
+    faults = []
+    try:
+        rows = dict(backend.inspect_rows("SELECT identifier, data FROM ds_metadata"))
+        digest = bytes(rows.get("DefinitionsHexDigest") or b"").decode("ascii", "replace")
+        expected = backend.definitions().hexdigest()
+    except CommitDBError as e:
+        return [Fault("metadata", "ds_metadata", f"cannot be read: {e}")]
+    for rowid, identifier in backend.inspect_rows("SELECT rowid, identifier FROM ds_blob"):
+        if not (isinstance(identifier, str) and len(identifier) == 40
+                and all(c in "0123456789abcdefABCDEF" for c in identifier)):
+            faults.append(Fault("blob", f"ds_blob rowid {rowid}", f"its identifier {identifier!r} is not a blob id"))
+    if digest != expected:
+        faults.append(Fault("metadata", "ds_metadata DefinitionsHexDigest",
+                            f"{digest!r} differs from the digest of the stored definitions ({expected})"))
+    try:
+        uuid.UUID(bytes(rows.get("UUID") or b"").decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        faults.append(Fault("metadata", "ds_metadata UUID", f"{rows.get('UUID')!r} is not a UUID"))
+    return faults
+
+
+def _raw_integrity_problems(path: str) -> list[str]:
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(100)")]
+        finally:
+            conn.close()
+    except (sqlite3.Error, UnicodeDecodeError) as error:
+        return [f"SQLite cannot check it: {error}"]
+    return [] if rows == ["ok"] else rows
+
+
+def verify_backend(backend: CommitDatabasing, name: str = "",
+                   progress: Callable[[str, int, int], None] | None = None,
+                   entries: dict[bytes, list[tuple[Any, bool]]] | None = None) -> VerifyReport:
+    """``verify`` for any storage backend: commits (ids re-hash, programs decode, links resolve,
+    labels and timestamps well-formed), blobs (present, re-hash) and heads. ``entries``
+    collects the read-index entries of every program that decodes."""
     report = VerifyReport(name or backend.path())
     faults = report.faults
     definitions: Definitions | None = None
@@ -198,87 +320,112 @@ def verify_backend(backend: CommitDatabasing, name: str = "",
         definitions = backend.definitions()
         report.definitions_hexdigest = definitions.hexdigest()
     except CommitDBError as e:
-        faults.append(f"definitions: cannot be decoded: {e}")
+        faults.append(Fault("definitions", "definitions", f"cannot be decoded: {e}"))
     try:
         headers = backend.all_headers()
     except CommitDBError as e:
-        faults.append(f"commits: cannot be listed: {e}")
+        faults.append(Fault("commit", "commits", f"cannot be listed: {e}"))
         return report
     report.commits = len(headers)
     ids = {h.id for h in headers}
     referenced: set[bytes] = set()
+    latest = time.time() + FUTURE_SLACK
     for start in range(0, len(headers), 500):
         chunk = headers[start:start + 500]
         datas = {d.header().id: d for d in backend.get_commits([h.id for h in chunk])}
         for h in chunk:
             data = datas.get(h.id)
             if data is None:
-                faults.append(f"commit {h.id.hex()}: listed but cannot be read")
+                faults.append(Fault("commit", f"commit {h.id.hex()}", "listed but cannot be read"))
                 continue
-            faults.extend(_check_commit(h, data.data(), data.computed_id(), ids, definitions, referenced))
+            faults.extend(_check_commit(h, data.data(), data.computed_id(), ids, definitions, referenced, entries))
+            faults.extend(_check_label_and_time(h, latest))
         if progress is not None:
             progress("commits", min(start + 500, len(headers)), len(headers))
     report.referenced_blobs = len(referenced)
     for blob_id in sorted(referenced):
         if not backend.has_blob(blob_id):
-            faults.append(f"blob {blob_id.hex()}: referenced by a commit but missing")
+            faults.append(Fault("blob", f"blob {blob_id.hex()}", "referenced by a commit but missing"))
     sizes = backend.blob_sizes()
     report.blobs = len(sizes)
     for i, (blob_id, (layout, size)) in enumerate(sorted(sizes.items())):
         faults.extend(_check_blob(backend, blob_id, layout, size))
-        if progress is not None and (i + 1) % 100 == 0:
+        if progress is not None and ((i + 1) % 100 == 0 or i + 1 == len(sizes)):
             progress("blobs", i + 1, len(sizes))
     expected_heads = _heads(headers)
     stored_heads = backend.head_ids()
     report.heads = len(expected_heads)
     for h in sorted(stored_heads - expected_heads):
-        faults.append(f"heads: {h.hex()} is listed as a head but has a child or is a merge target")
+        faults.append(Fault("heads", "heads", f"{h.hex()} is listed as a head but has a child or is a merge target"))
     for h in sorted(expected_heads - stored_heads):
-        faults.append(f"heads: {h.hex()} should be a head but is not listed")
+        faults.append(Fault("heads", "heads", f"{h.hex()} should be a head but is not listed"))
     return report
 
 
+FUTURE_SLACK = 86_400.0  # a commit's timestamp may be this far ahead of the verifying clock
+
+
+def _check_label_and_time(h: CommitHeader, latest: float) -> list[Fault]:
+    """The format does not hash labels and timestamps: only values out of range show damage."""
+    where = f"commit {h.id.hex()}"
+    faults = []
+    if not isinstance(h.label_text, str):
+        faults.append(Fault("label", where, f"its label is not text ({type(h.label_text).__name__})"))
+    elif "\x00" in h.label_text:
+        faults.append(Fault("label", where, f"its label holds a NUL character: {h.label_text!r}"))
+    ts = h.ts
+    if not isinstance(ts, float) or not math.isfinite(ts) or ts <= 0 or ts > latest:
+        faults.append(Fault("timestamp", where, f"its timestamp {ts!r} is out of range (after 1970, "
+                                                "at most a day ahead of this clock)"))
+    return faults
+
+
 def _check_commit(h: CommitHeader, data: bytes, computed: bytes, ids: set[bytes],
-                  definitions: Definitions | None, referenced: set[bytes]) -> list[str]:
-    faults: list[str] = []
+                  definitions: Definitions | None, referenced: set[bytes],
+                  entries: dict[bytes, list[tuple[Any, bool]]] | None = None) -> list[Fault]:
+    faults: list[Fault] = []
     where = f"commit {h.id.hex()}"
     if computed != h.id:
-        faults.append(f"{where}: the id does not re-hash (computed {computed.hex()})")
+        faults.append(Fault("commit", where, f"the id does not re-hash (computed {computed.hex()})"))
     if h.parent != ZERO_ID and h.parent not in ids:
-        faults.append(f"{where}: its parent {h.parent.hex()} is missing")
+        faults.append(Fault("link", where, f"its parent {h.parent.hex()} is missing"))
     if h.type_code == MUTATIONS:
         if h.target != ZERO_ID:
-            faults.append(f"{where}: a Mutations commit with a target ({h.target.hex()})")
+            faults.append(Fault("link", where, f"a Mutations commit with a target ({h.target.hex()})"))
         try:
             program = decode_program(data, definitions)
+            if entries is not None and computed == h.id:
+                entries[h.id] = index_entries(program)
         except CommitDBError as e:
-            faults.append(f"{where}: the program does not decode: {e}")
+            faults.append(Fault("program", where, f"the program does not decode: {e}"))
         else:
             referenced |= collect_blob_ids(program.raw_opcodes())
     else:
         if h.target == ZERO_ID:
-            faults.append(f"{where}: a {h.commit_type()} commit without a target")
+            faults.append(Fault("link", where, f"a {h.commit_type()} commit without a target"))
         elif h.target not in ids:
-            faults.append(f"{where}: its target {h.target.hex()} is missing")
+            faults.append(Fault("link", where, f"its target {h.target.hex()} is missing"))
         if data:
-            faults.append(f"{where}: a {h.commit_type()} commit carries {len(data)} bytes of data")
+            faults.append(Fault("commit", where, f"a {h.commit_type()} commit carries {len(data)} bytes of data"))
     return faults
 
 
-def _check_blob(backend: CommitDatabasing, blob_id: bytes, layout: str, size: int) -> list[str]:
+def _check_blob(backend: CommitDatabasing, blob_id: bytes, layout: str, size: int) -> list[Fault]:
     where = f"blob {blob_id.hex()}"
     try:
         record = backend.get_blob(blob_id)
         if record is None:
-            return [f"{where}: listed but cannot be read"]
+            return [Fault("blob", where, "listed but cannot be read")]
         computed = blob_id_bytes(layout, record.data)
+    except CorruptedDataError as e:  # the backend checks what it reads
+        return [Fault("blob", where, f"the id does not re-hash ({e})")]
     except CommitDBError as e:
-        return [f"{where}: cannot be read: {e}"]
+        return [Fault("blob", where, f"cannot be read: {e}")]
     faults = []
     if computed != blob_id:
-        faults.append(f"{where}: the id does not re-hash (computed {computed.hex()})")
+        faults.append(Fault("blob", where, f"the id does not re-hash (computed {computed.hex()})"))
     if len(record.data) != size:
-        faults.append(f"{where}: the recorded size {size} differs from its {len(record.data)} bytes")
+        faults.append(Fault("blob", where, f"the recorded size {size} differs from its {len(record.data)} bytes"))
     return faults
 
 

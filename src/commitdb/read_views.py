@@ -24,7 +24,7 @@ from commitdb.codec import decode_typed_value, encode_typed_value
 from commitdb.engine.dag import Dag
 from commitdb.engine.program import CommitProgram, decode_program, index_entries
 from commitdb.engine.reading import SNAPSHOT_EVERY, ReadPlan, rebuild, rebuild_many
-from commitdb.errors import CommitDBError, CommitNotFoundError, CorruptedDataError
+from commitdb.errors import CommitDBError, CommitNotFoundError, CorruptedDataError, ReadOnlyError
 from commitdb.storage.base import MUTATIONS, ZERO_ID, CommitData, CommitDatabasing, CommitHeader, compute_commit_id
 from commitdb.storage.lanes import LaneRow, Positions, Ranges, lane_prefix, lin_ranges, subtract
 from commitdb.storage.readindex import PREFIXES_KEPT, MemoryReadIndex, ReadIndex
@@ -69,6 +69,7 @@ class ReadViews:
         self._memory_epoch = -1
         self._memory: MemoryReadIndex | None = None if self._persisted is not None else self._new_memory_index()
         self._epoch = -1
+        self._index_damaged = False
         self._dag: Dag | None = None
         self._marker = 0
         self.corrupted: dict[bytes, str] = {}
@@ -116,11 +117,36 @@ class ReadViews:
         """Index what other connections stored since the last call."""
         with self._lock:
             if self._persisted is not None:
-                self._catch_up_persisted()
+                try:
+                    self._catch_up_persisted()
+                except (CorruptedDataError, ReadOnlyError) as error:
+                    # A damaged read index (that a read-only file cannot rebuild either).
+                    if self.serves_reads() or (isinstance(error, ReadOnlyError) and not self._backend.is_readonly()):
+                        raise
+                    self._read_in_memory(error)
+                    return
                 if self._dag is not None:
                     self._catch_up_dag()
             else:
                 self._catch_up_memory()
+
+    def _may_leave_index(self, error: CorruptedDataError) -> bool:
+        """Whether ``error`` may come from the persisted read index (not from a damaged commit,
+        which an index built in memory would meet as well)."""
+        return self._persisted is not None and not self.serves_reads() and str(error) not in self.corrupted.values()
+
+    def _read_in_memory(self, reason: object) -> None:
+        """Stop using the persisted read index (it cannot be read, or contradicts the commits):
+        read through one built in memory from the commits, as a read-only file without read
+        tables does. Plans and placements cached so far are dropped with it."""
+        with self._lock:
+            log.warning("damaged read index (%s): reading through an index built in memory; "
+                        "'commitdb repair' on the file rebuilds it", reason)
+            self._persisted, self._memory = None, MemoryReadIndex()
+            self._index_damaged = True  # its rows are not used to feed the memory index either
+            self._clear_caches()
+            self._dag, self._marker = None, 0  # the memory index is fed from a DAG read from the start
+            self._catch_up_memory()
 
     def _catch_up_persisted(self) -> None:
         index = self._persisted
@@ -195,14 +221,22 @@ class ReadViews:
         """Bring the whole-history DAG up to date; returns the new headers (creation order).
         Resets when commits disappeared."""
         assert self._dag is not None
-        page, self._marker = self._backend.headers_since(self._marker)
-        fresh = [h for h in page if h.id not in self._dag]
-        if len(self._dag) + len(fresh) != self._backend.commit_count():
-            self._dag, self._marker = Dag(), 0
-            return self._catch_up_dag()
-        for h in fresh:
-            self._dag.add(h)
-        return fresh
+        while True:
+            from_start = self._marker == 0 and len(self._dag) == 0
+            version = self._backend.data_version()
+            page, self._marker = self._backend.headers_since(self._marker)
+            fresh = [h for h in page if h.id not in self._dag]
+            count = self._backend.commit_count()
+            if len(self._dag) + len(fresh) == count:
+                for h in fresh:
+                    self._dag.add(h)
+                return fresh
+            if from_start and self._backend.data_version() == version:
+                # Every row read while nobody wrote, and still not the count: rows the count does
+                # not see, or one id stored twice — a damaged file, not another program's writes.
+                raise CorruptedDataError(f"the database counts {count} commits but reading its rows gives "
+                                         f"{len(fresh)}: it is damaged ('commitdb verify FILE' tells where)")
+            self._dag, self._marker = Dag(), 0  # commits disappeared, or others wrote meanwhile: again
 
     def _catch_up_memory(self) -> None:
         """For backends without persisted read structures: follow every header (the DAG is
@@ -220,7 +254,7 @@ class ReadViews:
             fresh = list(self._dag.headers.values())
         mutations = [h.id for h in fresh if h.type_code == MUTATIONS]
         persisted: dict[bytes, Any] = {}
-        if mutations and self._backend.persists_index():
+        if mutations and self._backend.persists_index() and not self._index_damaged:
             for start in range(0, len(mutations), INDEX_PAGE):
                 persisted.update(self._backend.load_index(mutations[start:start + INDEX_PAGE]))
         for h in _parents_first(fresh):
@@ -341,7 +375,14 @@ class ReadViews:
                 self._served[(*key, dk)] = found
             return found, 0
         plan, at = self._plan(key)
-        return rebuild(self, plan, dk, at)
+        try:
+            return rebuild(self, plan, dk, at)
+        except CorruptedDataError as error:
+            if not self._may_leave_index(error):
+                raise
+            self._read_in_memory(error)  # the failed read is dropped whole, then done again
+            plan, at = self._plan(key)
+            return rebuild(self, plan, dk, at)
 
     def documents_of(self, key: tuple[bytes, bytes | None],
                      attachment_rid: bytes) -> dict[Any, tuple[Value | None, int]]:
@@ -353,7 +394,14 @@ class ReadViews:
                 out[dk] = (doc, 0)
             return out
         plan, at = self._plan(key)
-        return rebuild_many(self, plan, attachment_rid, at)
+        try:
+            return rebuild_many(self, plan, attachment_rid, at)
+        except CorruptedDataError as error:
+            if not self._may_leave_index(error):
+                raise
+            self._read_in_memory(error)
+            plan, at = self._plan(key)
+            return rebuild_many(self, plan, attachment_rid, at)
 
     def _decode(self, data: bytes | None) -> Value | None:
         return None if data is None else decode_typed_value(data, self._definitions())
@@ -389,7 +437,23 @@ class ReadViews:
     def exists(self, commit_id: bytes) -> bool:
         """Whether the database holds the commit (cached: a stored commit stays until this
         connection deletes it, or the views are reset)."""
-        return commit_id in self._exists or self.placement(commit_id) is not None
+        with self._lock:
+            try:
+                return self._exists_placed(commit_id)
+            except CorruptedDataError as error:
+                if not self._may_leave_index(error):
+                    raise
+                self._read_in_memory(error)  # the persisted index cannot be read
+                return self._exists_placed(commit_id)
+
+    def _exists_placed(self, commit_id: bytes) -> bool:
+        if commit_id in self._exists or self.placement(commit_id) is not None:
+            return True
+        try:
+            self._stored_placement(commit_id)  # stored but not placed: caught up, or a damaged index
+        except CommitNotFoundError:
+            return False
+        return True
 
     def placement(self, commit_id: bytes) -> tuple[int, int] | None:
         found = self._placements.get(commit_id)
@@ -435,17 +499,24 @@ class ReadViews:
         return found
 
     def plan(self, commit_id: bytes, merged: bytes | None) -> tuple[ReadPlan, tuple[int, int, bytes] | None]:
-        """The read plan of a state (see ``engine.reading``) and where its documents may be kept."""
+        """The read plan of a state (see ``engine.reading``) and where its documents may be kept.
+        A persisted read index that cannot give it (damaged rows) is left for one built in memory."""
         with self._lock:
-            placed = self.placement(commit_id)
-            if placed is None:
-                raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
+            try:
+                return self._planned(commit_id, merged)
+            except CorruptedDataError as error:
+                if not self._may_leave_index(error):
+                    raise  # a damaged commit, not the index
+                self._read_in_memory(error)
+                return self._planned(commit_id, merged)
+
+    def _planned(self, commit_id: bytes, merged: bytes | None) -> tuple[ReadPlan, tuple[int, int, bytes] | None]:
+        with self._lock:
+            placed = self._stored_placement(commit_id)
             ranges = self.lin_of(*placed)
             at: tuple[int, int, bytes] | None = (placed[0], placed[1], commit_id)
             if merged is not None:
-                other = self.placement(merged)
-                if other is None:
-                    raise CommitNotFoundError(f"Missing commit {merged.hex()}")
+                other = self._stored_placement(merged)
                 ranges = ranges + subtract(self.lin_of(*other), ranges)
                 at = None
             index = self.read_index()
@@ -456,6 +527,22 @@ class ReadViews:
                     if positions.position(lane, seq) is not None:
                         raise CorruptedDataError(self.corrupted[cid])
             return ReadPlan(ranges, flips, self.brought_in), at
+
+    def _stored_placement(self, commit_id: bytes) -> tuple[int, int]:
+        """The placement of a commit a state is read at. A stored commit the persisted index
+        does not place, even after catching up, means the index is damaged: reads go through an
+        index built in memory instead. CommitNotFoundError for a commit that is not stored."""
+        placed = self.placement(commit_id)
+        if placed is None and self._persisted is not None and not self.serves_reads() \
+                and self._backend.get_header(commit_id) is not None:
+            self.catch_up()
+            placed = self.placement(commit_id)
+            if placed is None and self._persisted is not None:
+                self._read_in_memory(f"the stored commit {commit_id.hex()} is not placed")
+                placed = self.placement(commit_id)
+        if placed is None:
+            raise CommitNotFoundError(f"Missing commit {commit_id.hex()}")
+        return placed
 
     def _flips(self, ranges: Ranges) -> list[Any]:
         """The toggles and merges within ``ranges``. What a lane holds up to a position never

@@ -64,10 +64,11 @@ def _short(commit_id: Any, full: bool = False) -> str:
 @click.pass_context
 def verify(ctx: click.Context, path: str | None, host: str | None, port: int, socket_path: str | None,
            timeout: float) -> None:
-    """Check every commit and blob of the database file PATH, or of the database a server
-    serves (exit 4 on any fault)."""
+    """Check everything the database file PATH stores, or the commits and blobs of the database
+    a server serves (exit 4 on any fault): SQLite's page check, every commit id, program, label,
+    timestamp and blob, and every row of the read index against recomputation."""
     from commitdb.admin import verify as verify_database
-    from commitdb.admin import verify_backend
+    from commitdb.admin import verify_through
 
     if path is not None and host is None and socket_path is None:
         with Progress() as progress:
@@ -75,15 +76,19 @@ def verify(ctx: click.Context, path: str | None, host: str | None, port: int, so
     else:
         db = open_database(ctx, path, host, port, socket_path, timeout)
         with Progress() as progress:
-            report = verify_backend(db.commit_databasing(), describe_source(path, host, port, socket_path),
-                                    progress)
+            report = verify_through(db, describe_source(path, host, port, socket_path), progress)
         path = report.path
     click.echo(f"verify {path}")
     click.echo(f"  commits: {report.commits} ({report.heads} head{'' if report.heads == 1 else 's'})")
     click.echo(f"  blobs: {report.blobs} ({report.referenced_blobs} referenced by commits)")
     click.echo(f"  definitions: {report.definitions_hexdigest or '?'}")
     for fault in report.faults:
-        click.echo(f"FAULT {fault}")
+        click.echo(f"FAULT {fault} [{getattr(fault, 'kind', 'fault')}]")
+    if report.checked:
+        click.echo(f"  also checked: {', '.join(report.checked)}")
+    elif host is not None or socket_path is not None:
+        why = report.not_checked or "the server does not offer the checks of its file"
+        click.echo(f"  not checked through this server: {why} ('commitdb verify FILE' where the file is)")
     if report.ok:
         click.echo("OK: no fault found")
         return
@@ -240,3 +245,23 @@ def flatten(ctx: click.Context, source: str, commit: str, target: str, label: st
         raise
     dst.close()
     click.echo(f"flattened {source} at {commit_id} into {target}: commit {new_id}, {blobs} blob(s)")
+
+
+@click.command("repair")
+@click.argument("path", type=DATABASE_FILE)
+@click.pass_context
+def repair(ctx: click.Context, path: str) -> None:
+    """Rebuild the read index of the database file PATH (commitdb's derived tables) from its
+    commits; the commits, blobs and metadata are only read. Run 'commitdb verify PATH' after."""
+    from commitdb.read_index_check import repair as repair_database
+
+    with Progress() as progress:
+        report = repair_database(path, lambda done, total: progress("indexing commits", done, total))
+    click.echo(f"repair {path}: rebuilt the read index of {report.commits} commit(s), "
+               f"{report.documents} document(s); dropped {report.snapshots_dropped} snapshot(s)")
+    if report.remaining:
+        for problem in report.remaining:
+            click.echo(f"FAULT file pages: {problem} [sqlite]")
+        click.echo("the commits, blobs or metadata are damaged: repair does not rewrite them; "
+                   f"'commitdb verify {path}' names what is damaged")
+        ctx.exit(EXIT_INTEGRITY)

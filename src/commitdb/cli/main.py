@@ -9,7 +9,7 @@ import click
 from commitdb import __version__
 from commitdb.cli.admin_commands import admin
 from commitdb.cli.common import EXIT_CODES, CommitDBGroup, exit_code_for
-from commitdb.cli.db_commands import export, flatten, import_, log, show, verify
+from commitdb.cli.db_commands import export, flatten, import_, log, repair, show, verify
 from commitdb.cli.dsm_commands import dsm
 from commitdb.cli.editor_command import editor
 from commitdb.cli.serve_commands import run_example, serve
@@ -28,7 +28,7 @@ def cli() -> None:
     """
 
 
-for _command in (admin, dsm, verify, log, show, export, import_, flatten, serve, run_example, editor):
+for _command in (admin, dsm, verify, repair, log, show, export, import_, flatten, serve, run_example, editor):
     cli.add_command(_command)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from commitdb.engine.program import DOCUMENT_SET
 from commitdb.engine.replay import apply_opcode, is_valid_set
+from commitdb.errors import CorruptedDataError
 from commitdb.storage.base import DISABLE, ENABLE, MERGE
 from commitdb.storage.lanes import Positions, Range, Ranges, covers
 from commitdb.values.value import Value
@@ -48,8 +49,8 @@ class ReadPlan:
 
     def _walk(self, flips: list[tuple[int, int, bytes, int, Any]], brought_in: Callable[[int], Ranges]) -> None:
         position = self.positions.position
-        ordered = sorted(((position(lane, seq), lane, seq, kind, target) for lane, seq, _, kind, target in flips),
-                         reverse=True)
+        ordered = sorted(((p, lane, seq, kind, target) for p, lane, seq, _, kind, target
+                          in _placed(self.positions, flips, "a toggle or merge")), reverse=True)
         decided, false_ranges = self._decided, self._false_ranges
         for p, lane, seq, kind, target in ordered:
             flag = self.enabled(lane, seq)
@@ -170,7 +171,7 @@ def replay(reader: DocumentReader, plan: ReadPlan, dk: Any, doc: Value | None, d
     Document_Set). Keeps snapshots where the replay was long; returns (document, distance)."""
     positions = plan.positions
     document_type = reader.document_type(dk)
-    ordered = sorted((positions.position(lane, seq), lane, seq, cid, has_set) for lane, seq, cid, has_set in touches)
+    ordered = sorted(_placed(positions, touches, "a commit touching a document"))
     if from_set:
         # The last enabled, valid Document_Set supersedes everything before it.
         for i in range(len(ordered) - 1, -1, -1):
@@ -199,6 +200,19 @@ def replay(reader: DocumentReader, plan: ReadPlan, dk: Any, doc: Value | None, d
         # Worth keeping: a later read would replay more than one commit to get here again.
         distance = reader.keep_snapshot(dk, at[0], at[1], at[2], None if doc is None else doc.copy(), distance)
     return doc, distance
+
+def _placed(positions: Positions, rows: list[tuple[Any, ...]], what: str) -> list[tuple[Any, ...]]:
+    """``rows`` (lane, seq, ...) asked for within the plan's ranges, each led by its position; a
+    row outside them comes from a damaged read index (CorruptedDataError, never a wrong read)."""
+    out = []
+    for row in rows:
+        p = positions.position(row[0], row[1])
+        if p is None:
+            raise CorruptedDataError(f"the read index gave {what} at {row[:2]}, outside the ranges asked for: it is "
+                                     "damaged ('commitdb repair FILE' rebuilds it)")
+        out.append((p, *row))
+    return out
+
 
 def _best_snapshot(plan: ReadPlan, reader: DocumentReader,
                    rows: list[tuple[int, int, bytes, Value | None, int]]) -> tuple[int, Value | None, int] | None:

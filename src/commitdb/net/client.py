@@ -244,6 +244,12 @@ class RemoteBackend(CommitDatabasing):
             else:
                 self._inbox.append(message)
 
+    def verify_file(self) -> Any:
+        """The server's check of its own file (``commitdb verify`` through a server): (faults as
+        [kind, location, message], what was checked), or None when it serves no file.
+        PermissionDeniedError without an admin token."""
+        return self.call("verify_file")
+
     def call(self, method: str, *args: Any) -> Any:
         """One request/response round trip; server errors are re-raised as their own class."""
         with self._lock:

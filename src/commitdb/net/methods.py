@@ -233,6 +233,19 @@ def _ids_limited(method: str, read: Callable[[DatabaseService, CommitDatabasing,
     return call
 
 
+def _r_verify_file(service: DatabaseService, backend: CommitDatabasing, args: list[Any]) -> Any:
+    """Admin only (it reads the whole file): the checks of ``commitdb verify`` that only the file
+    allows, on a read-only connection beside the server's: [[kind, location, message] ...] and
+    what was checked; None when the database is not a file."""
+    no_args(args)
+    if not hasattr(backend, "integrity_problems"):
+        return None
+    from commitdb.admin import verify_file_only
+
+    report = verify_file_only(backend.path())
+    return [[[f.kind, f.location, str(f)[len(f.location) + 2:]] for f in report.faults], report.checked]
+
+
 READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]], Any]] = {
     "poll": read_poll,
     "serves_reads": lambda service, backend, args: True,
@@ -255,6 +268,7 @@ READ_METHODS: dict[str, Callable[[DatabaseService, CommitDatabasing, list[Any]],
     "get_blobs": _r_get_blobs,
     "blob_sizes": _r_blob_sizes,
     "load_index": _r_load_index,
+    "verify_file": _r_verify_file,
 }
 
 

@@ -42,7 +42,7 @@ _NEEDS_WRITE = frozenset({
     "insert_commit", "insert_commits", "insert_blob", "insert_blobs", "blob_upload_chunk",
     "begin_transaction", "commit", "rollback",
 })
-_NEEDS_ADMIN = frozenset({"remove_commit", "remove_all_but_first"})
+_NEEDS_ADMIN = frozenset({"remove_commit", "remove_all_but_first", "verify_file"})  # verify reads the whole file
 DESTRUCTIVE = frozenset({"remove_commit", "remove_all_but_first", "extend_definitions"})
 
 

@@ -263,7 +263,10 @@ class CommitDatabasing(ABC):
 
     # --- blobs -----------------------------------------------------------------------------
     @abstractmethod
-    def get_blob(self, blob_id: bytes) -> BlobRecord | None: ...
+    def get_blob(self, blob_id: bytes) -> BlobRecord | None:
+        """The blob, or None. Its bytes match its id: a backend checks bytes it reads from disk
+        or receives (CorruptedDataError when they do not hash to the id); bytes it holds were
+        checked when stored."""
 
     @abstractmethod
     def has_blob(self, blob_id: bytes) -> bool: ...

@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from commitdb.errors import CorruptedDataError, IncompatibleDatabaseError
+from commitdb.blobs import blob_id_bytes
+from commitdb.errors import CommitDBError, CorruptedDataError, IncompatibleDatabaseError
 from commitdb.storage.base import MERGE, BlobRecord, CommitData, CommitDatabasing, CommitHeader
 
 VERSION = "1.2"
@@ -45,7 +46,7 @@ def _raw(text: str | None) -> bytes:
         return bytes(20)
     try:
         raw = bytes.fromhex(text)
-    except ValueError:
+    except (TypeError, ValueError):
         raise CorruptedDataError(f"malformed id {text!r} in the database") from None
     if len(raw) != 20:
         raise CorruptedDataError(f"malformed id {text!r} in the database")
@@ -124,8 +125,10 @@ class SQLRecords(CommitDatabasing):
     @staticmethod
     def _header(row: tuple[Any, ...]) -> CommitHeader:
         commit_id, parent, timestamp, label, kind, target = row[:6]
-        if kind not in (0, 1, 2, 3):
+        if kind not in (0, 1, 2, 3) or type(kind) not in (int, float):
             raise CorruptedDataError(f"commit {commit_id} has an unknown type {kind!r}")
+        if not isinstance(timestamp, (int, float, type(None))) or not isinstance(label, (str, type(None))):
+            raise CorruptedDataError(f"commit {commit_id} has a damaged timestamp {timestamp!r} or label {label!r}")
         return CommitHeader(_raw(commit_id), _raw(parent), int(kind), _raw(target), float(timestamp or 0.0),
                             label or "")
 
@@ -239,7 +242,16 @@ class SQLRecords(CommitDatabasing):
         )
         if not rows:
             return None
-        return BlobRecord(blob_id, rows[0][0], b"".join(bytes(r[1] or b"") for r in rows))
+        record = BlobRecord(blob_id, rows[0][0], b"".join(bytes(r[1] or b"") for r in rows))
+        try:
+            computed = blob_id_bytes(record.layout, record.data)  # bytes re-read from disk: check them
+        except CommitDBError as error:
+            raise CorruptedDataError(f"corrupted blob {blob_id.hex()}: its layout {record.layout!r} is invalid") \
+                from error
+        if computed != blob_id:
+            raise CorruptedDataError(f"corrupted blob {blob_id.hex()}: its {len(record.data)} bytes do not hash to "
+                                     "its id ('commitdb verify' lists every damaged blob)")
+        return record
 
     def has_blob(self, blob_id: bytes) -> bool:
         return bool(self._query("SELECT 1 FROM ds_blob WHERE identifier = ? LIMIT 1", (_hex(blob_id),)))
@@ -257,12 +269,14 @@ class SQLRecords(CommitDatabasing):
 
     def blob_id_list(self) -> list[bytes]:
         rows = self._query("SELECT identifier FROM ds_blob WHERE frozen = 1 GROUP BY identifier ORDER BY MIN(rowid)")
-        return [_raw(r[0]) for r in rows if len(r[0]) == 40]
+        return [_raw(r[0]) for r in rows if isinstance(r[0], str) and len(r[0]) == 40]
 
     def blob_sizes(self) -> dict[bytes, tuple[str, int]]:
         rows = self._query("SELECT identifier, MIN(layout), MAX(size) FROM ds_blob WHERE frozen = 1 "
                            "GROUP BY identifier")
-        return {_raw(r[0]): (r[1], int(r[2])) for r in rows if len(r[0]) == 40}
+        # A damaged size (not a number) reads as -1, which verify reports against the bytes.
+        return {_raw(r[0]): (r[1], r[2] if type(r[2]) is int else -1) for r in rows
+                if isinstance(r[0], str) and len(r[0]) == 40}
 
 
 def commit_rows(rows: list[tuple[Any, ...]]) -> list[CommitData]:

@@ -10,8 +10,10 @@ another process waits up to ``busy_timeout`` seconds, then gets DatabaseBusyErro
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 import threading
+import uuid as _uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,15 +52,24 @@ _TABLE_COLUMNS = {
 ZERO_HEX = "0" * 40
 
 
-def _translate(error: sqlite3.Error, what: str, waited: float = BUSY_TIMEOUT) -> Exception:
+# A damaged file can make sqlite3 fail to decode a text (even its own error message).
+SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def _translate(error: Exception, what: str, waited: float = BUSY_TIMEOUT) -> Exception:
     """Map a sqlite3 error to the library's errors (the caller raises it ``from`` the original)."""
+    if isinstance(error, UnicodeDecodeError):
+        return CorruptedDataError(f"{what}: a damaged text in the file ({error}); 'commitdb verify FILE' tells where")
     text = str(error).lower()
     if "locked" in text or "busy" in text:
         return DatabaseBusyError(f"database is busy: {what} waited {waited:g} s for another process")
     if "readonly" in text or "read-only" in text:
         return ReadOnlyError(f"the database is read-only: {what}")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return CorruptedDataError(f"{what}: the file is not a valid commit database ({error})")
+        return CorruptedDataError(f"{what}: the file is not a valid commit database ({error}); 'commitdb verify "
+                                  "FILE' tells what is damaged, 'commitdb repair FILE' rebuilds commitdb's own tables")
+    if "could not decode" in text:
+        return CorruptedDataError(f"{what}: a damaged text in the file ({error}); 'commitdb verify FILE' tells where")
     return StorageError(f"{what} failed: {error}")
 
 
@@ -85,6 +96,9 @@ class SQLiteBackend(SQLRecords):
             raise IncompatibleDatabaseError(f"no commit database at {self._path!r} (the file does not exist)")
         if os.path.isdir(self._path):
             raise IncompatibleDatabaseError(f"{self._path!r} is not a commit database: it is a directory")
+        unfinished = unfinished_creation(self._path)
+        if unfinished is not None:
+            raise unfinished_creation_error(self._path, unfinished)
         try:
             if readonly:
                 self._conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, isolation_level=None,
@@ -101,7 +115,7 @@ class SQLiteBackend(SQLRecords):
                 self._conn.execute(f"PRAGMA synchronous = {synchronous}")
                 self._ensure_cache_tables()
             self._meta = self._read_metadata()
-        except sqlite3.Error as e:
+        except SQLITE_ERRORS as e:
             self._safe_close()
             raise _translate(e, f"opening {self._path!r}") from e
         except Exception:
@@ -111,25 +125,27 @@ class SQLiteBackend(SQLRecords):
     # --- creation and checks -----------------------------------------------------------------
     @staticmethod
     def create(path: str, documentation: str | None = None, definitions: Definitions | None = None) -> SQLiteBackend:
-        """Create a new, empty commit database file; DatabaseExistsError if anything is at ``path``."""
+        """Create a new, empty commit database file; DatabaseExistsError if anything is at ``path``.
+
+        The file is built under a temporary name beside ``path`` and linked into place once
+        complete, so a creation killed at any point leaves either nothing at ``path`` or a whole,
+        empty database (at worst a stray ``.<name>.creating-*`` file beside it)."""
         path = os.fspath(path)
         if os.path.lexists(path):
             raise DatabaseExistsError(f"cannot create a commit database at {path!r}: something already exists there")
-        defs = definitions or Definitions()
+        folder, name = os.path.split(os.path.abspath(path))
+        temporary = os.path.join(folder, f".{name}.creating-{_uuid.uuid4().hex[:12]}")
         try:
-            conn = sqlite3.connect(path, isolation_level=None)
-            try:
-                conn.execute("PRAGMA page_size = 4096")
-                conn.execute("BEGIN")
-                for stmt in SCHEMA:
-                    conn.execute(stmt)
-                conn.executemany("INSERT INTO ds_metadata (identifier, data) VALUES (?, ?)",
-                                 new_metadata_rows(documentation, defs))
-                conn.execute("COMMIT")
-            finally:
-                conn.close()
-        except sqlite3.Error as e:
+            _build(temporary, documentation, definitions or Definitions())
+            _move_into_place(temporary, path)
+        except SQLITE_ERRORS as e:
             raise _translate(e, f"creating {path!r}") from e
+        except OSError as e:
+            raise StorageError(f"creating {path!r} failed: {e}") from e
+        finally:
+            for suffix in ("", "-journal"):
+                if os.path.lexists(temporary + suffix):
+                    os.remove(temporary + suffix)
         return SQLiteBackend(path)
 
     @staticmethod
@@ -144,13 +160,16 @@ class SQLiteBackend(SQLRecords):
                 return _schema_problem(conn) is None
             finally:
                 conn.close()
-        except sqlite3.Error:
+        except SQLITE_ERRORS:
             return False
 
     def _check_schema(self) -> None:
         problem = _schema_problem(self._conn)
         if problem is None:
             return
+        unfinished = unfinished_creation(self._path, self._conn)
+        if unfinished is not None:
+            raise unfinished_creation_error(self._path, unfinished)
         if "malformed" in problem and _has_sqlite_header(self._path):
             # An SQLite file whose pages are damaged (truncated, overwritten): an integrity
             # fault of a database, not a file of another kind.
@@ -170,13 +189,34 @@ class SQLiteBackend(SQLRecords):
             return None
         return self._index
 
+    def inspect_rows(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a read-only query (for the checking tools: verify, repair)."""
+        return self._query(sql, args)
+
+    def integrity_problems(self, limit: int = 100) -> list[str]:
+        """What SQLite's own check finds wrong with the file's pages (empty when nothing)."""
+        try:
+            rows = self._query(f"PRAGMA integrity_check({int(limit)})")
+        except CorruptedDataError as error:
+            return [str(error)]
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
+
+    def rebuild_read_tables(self) -> None:
+        """Drop commitdb's derived tables and create them empty (the facade then indexes every
+        commit again); the three tables of the format are not touched."""
+        with self._write("rebuilding the read tables", "EXCLUSIVE") as conn:
+            sqlite_index.create_tables(conn)
+        self._index.forget_cached_numbers()
+        self._bump_generation()
+
     # --- connection plumbing -----------------------------------------------------------------
     def _safe_close(self) -> None:
         conn = getattr(self, "_conn", None)
         if conn is not None:
             try:
                 conn.close()
-            except sqlite3.Error:
+            except SQLITE_ERRORS:
                 pass
 
     def _live(self) -> sqlite3.Connection:
@@ -188,7 +228,7 @@ class SQLiteBackend(SQLRecords):
         with self._lock:
             try:
                 return self._live().execute(sql, tuple(args)).fetchall()
-            except sqlite3.Error as e:
+            except SQLITE_ERRORS as e:
                 raise _translate(e, "reading") from e
 
     @contextmanager
@@ -201,12 +241,12 @@ class SQLiteBackend(SQLRecords):
             if conn.in_transaction:
                 try:
                     yield conn
-                except sqlite3.Error as e:
+                except SQLITE_ERRORS as e:
                     raise _translate(e, what, self._busy_timeout) from e
                 return
             try:
                 conn.execute(f"BEGIN {mode}")
-            except sqlite3.Error as e:
+            except SQLITE_ERRORS as e:
                 raise _translate(e, what, self._busy_timeout) from e
             try:
                 yield conn
@@ -215,9 +255,9 @@ class SQLiteBackend(SQLRecords):
                 self._index.forget_cached_numbers()  # numbers handed out in the rolled-back transaction are gone
                 try:
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:
+                except SQLITE_ERRORS:
                     pass
-                if isinstance(error, sqlite3.Error):
+                if isinstance(error, SQLITE_ERRORS):
                     raise _translate(error, what, self._busy_timeout) from error
                 raise
 
@@ -253,7 +293,7 @@ class SQLiteBackend(SQLRecords):
             if self._readonly and mode != "Deferred":
                 raise ReadOnlyError(f"the database {self._path!r} is open read-only")
             self._conn.execute(f"BEGIN {mode.upper()}")
-        except sqlite3.Error as e:
+        except SQLITE_ERRORS as e:
             self._lock.release()
             raise _translate(e, f"beginning a {mode} transaction") from e
         except BaseException:
@@ -265,7 +305,7 @@ class SQLiteBackend(SQLRecords):
             raise StorageError("no transaction in progress")
         try:
             self._conn.execute("COMMIT")
-        except sqlite3.Error as e:
+        except SQLITE_ERRORS as e:
             raise _translate(e, "committing") from e
         finally:
             self._lock.release()
@@ -294,6 +334,74 @@ class SQLiteBackend(SQLRecords):
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def _build(path: str, documentation: str | None, defs: Definitions) -> None:
+    """Write a complete, empty commit database at ``path`` (a fresh name) and sync it to disk."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA page_size = 4096")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("BEGIN")
+        for stmt in SCHEMA:
+            conn.execute(stmt)
+        conn.executemany("INSERT INTO ds_metadata (identifier, data) VALUES (?, ?)",
+                         new_metadata_rows(documentation, defs))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def _move_into_place(temporary: str, path: str) -> None:
+    """Give the complete file at ``temporary`` the name ``path``, never replacing what another
+    process put there meanwhile (a hard link fails when the name is taken), and make the new
+    name durable."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise DatabaseExistsError(f"cannot create a commit database at {path!r}: something already exists there") \
+            from None
+    except OSError:  # a file system without hard links: rename (the name was checked just before)
+        if os.path.lexists(path):
+            raise DatabaseExistsError(f"cannot create a commit database at {path!r}: something already exists "
+                                      "there") from None
+        os.rename(temporary, path)
+    try:
+        folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return  # platforms that cannot open a directory: the rename is as durable as they allow
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
+
+
+def unfinished_creation(path: str, conn: sqlite3.Connection | None = None) -> str | None:
+    """Why ``path`` looks like a creation that was interrupted (an older version wrote the file
+    in place): empty, or (asked through ``conn`` when given) an SQLite file holding no table.
+    None otherwise."""
+    try:
+        if os.path.getsize(path) == 0:
+            return "it is empty (0 bytes)"
+    except OSError:
+        return None
+    if conn is None:
+        return None
+    try:
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except SQLITE_ERRORS:
+        return None
+    return "it is an SQLite file holding no table" if tables == 0 else None
+
+
+def unfinished_creation_error(path: str, why: str) -> IncompatibleDatabaseError:
+    return IncompatibleDatabaseError(
+        f"{path!r} is not a commit database: {why}, as a creation that was interrupted leaves it; nothing "
+        f"was ever stored in it: remove it (rm {shlex.quote(path)}) and create it again (or sync into it)")
+
+
+
+
 def _has_sqlite_header(path: str) -> bool:
     """Whether the file starts as every SQLite database does."""
     try:
@@ -309,6 +417,8 @@ def _schema_problem(conn: sqlite3.Connection) -> str | None:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as e:
         return str(e)
+    except UnicodeDecodeError as e:
+        return f"the schema is malformed ({e})"
     for table, columns in _TABLE_COLUMNS.items():
         if table not in tables:
             return f"table {table} is missing"

@@ -12,7 +12,9 @@ refer to commits by their rowid in ``ds_commit`` (compact), documents by a numbe
 - ``cdb_lane``: lane -> base placement, extra ranges, length, rowid of the last commit;
 - ``cdb_touch``: (doc, lane, seq) -> commit rowid, has Document_Set — a range scan per document;
 - ``cdb_flip``: (lane, seq) -> the Disable/Enable/Merge commit and its target's placement;
-- ``cdb_snapshot``: (doc, lane, seq) -> an encoded document;
+- ``cdb_snapshot``: (doc, lane, seq) -> an encoded document and its digest (``snapshot_digest``:
+  the document key, the commit id, the placement and the bytes), checked on every read: a row
+  that does not match is skipped (the read replays instead) and logged;
 - ``cdb_dangling``: commits placed while their parent or target was missing (if that commit
   arrives later, placements are rebuilt).
 
@@ -23,16 +25,24 @@ by the facade, which decodes its program.
 
 from __future__ import annotations
 
+import collections
+import functools
+import hashlib
+import logging
+import secrets
 import sqlite3
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from commitdb.errors import CorruptedDataError
 from commitdb.storage.base import MERGE, MUTATIONS, ZERO_ID, CommitData, CommitHeader
 from commitdb.storage.lanes import LaneRow, Ranges, lane_prefix, lin_ranges, place
 from commitdb.storage.readindex import PREFIXES_KEPT, ReadIndex, Touch
 
-LAYOUT = 3
+log = logging.getLogger("commitdb")
+
+LAYOUT = 4
 TABLES = ("cdb_tip", "cdb_commit", "cdb_lane", "cdb_doc", "cdb_touch", "cdb_flip", "cdb_snapshot", "cdb_dangling")
 SCHEMA = (
     "CREATE TABLE cdb_tip (id INTEGER PRIMARY KEY CHECK (id = 0), layout INTEGER, epoch INTEGER, "
@@ -49,12 +59,47 @@ SCHEMA = (
     "target_seq INTEGER, PRIMARY KEY (lane, seq)) WITHOUT ROWID",
     "CREATE INDEX cdb_flip_target ON cdb_flip (target_lane, target_seq)",
     "CREATE TABLE cdb_snapshot (doc INTEGER, lane INTEGER, seq INTEGER, commit_rowid INTEGER, data BLOB, "
-    "PRIMARY KEY (doc, lane, seq)) WITHOUT ROWID",
+    "digest BLOB, PRIMARY KEY (doc, lane, seq)) WITHOUT ROWID",
     "CREATE TABLE cdb_dangling (missing TEXT, commit_rowid INTEGER, PRIMARY KEY (missing, commit_rowid)) "
     "WITHOUT ROWID",
-    "INSERT INTO cdb_tip VALUES (0, 3, 0, 0, NULL, 0, -1e308)",
+    f"INSERT INTO cdb_tip VALUES (0, {LAYOUT}, 0, 0, NULL, 0, -1e308)",
 )
 RANGE_QUERY_LIMIT = 8  # more ranges than this: one scan of the document's rows, filtered here
+
+
+# What interpreting a damaged row raises (a NULL or a text where a number belongs, a bad id).
+ROW_DAMAGE = (TypeError, ValueError, struct.error, AttributeError)
+
+
+def _damage_is_corruption(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A read of the index whose rows hold values no commitdb version writes raises
+    CorruptedDataError naming the fix, never another error or a value built from them."""
+    @functools.wraps(method)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except ROW_DAMAGE as error:
+            raise CorruptedDataError(f"the read index of {self._backend.path()!r} is damaged ({error}): "
+                                     "'commitdb verify FILE' names the rows, 'commitdb repair FILE' rebuilds them") \
+                from error
+    return checked
+
+
+def _whole(*values: Any) -> None:
+    """Placements and lane numbers are integers (TypeError otherwise: a damaged row)."""
+    for v in values:
+        if type(v) is not int:
+            raise TypeError(f"a placement holds {v!r}")
+
+
+def snapshot_digest(dk: Any, commit_id: bytes, lane: int, seq: int, data: bytes) -> bytes:
+    """What a snapshot row is checked against on use: any damaged part of the row (the document
+    it is filed under, its commit, its placement or its bytes) changes it."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (*dk, commit_id, struct.pack("<qq", lane, seq), data):
+        h.update(struct.pack("<I", len(part)))
+        h.update(part)
+    return h.digest()
 
 
 def pack_ranges(ranges: Ranges) -> bytes:
@@ -71,18 +116,29 @@ def unpack_ranges(data: bytes | None) -> Ranges:
 def layout_ready(conn: sqlite3.Connection) -> bool:
     """Whether the file has this version's read tables."""
     try:
-        row = conn.execute("SELECT layout FROM cdb_tip WHERE id = 0").fetchone()
-    except sqlite3.Error:
+        row = conn.execute("SELECT layout, typeof(epoch), typeof(upto), typeof(last_rowid), typeof(last_ts), "
+                           "typeof(upto_id) FROM cdb_tip WHERE id = 0").fetchone()
+    except (sqlite3.Error, UnicodeDecodeError):
         return False
-    return row is not None and row[0] == LAYOUT
+    # A damaged tip row (a NULL or a text where a number belongs) makes the tables rebuilt.
+    return row is not None and row[:4] == (LAYOUT, "integer", "integer", "integer") \
+        and row[4] in ("real", "integer") and row[5] in ("blob", "null")
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    """(Re)create the read tables, dropping those of an older layout (derived data)."""
+    """(Re)create the read tables, dropping those of an older layout (derived data). The new
+    tables start a new epoch (past the old one when it can be read), so that other connections
+    drop the placements and numbers they cached."""
+    try:
+        old = conn.execute("SELECT epoch FROM cdb_tip WHERE id = 0").fetchone()
+        epoch = old[0] + 1 if old is not None and type(old[0]) is int else None
+    except (sqlite3.Error, UnicodeDecodeError):
+        epoch = None
     for table in (*TABLES, "cdb_doc_old"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     for stmt in SCHEMA:
         conn.execute(stmt)
+    conn.execute("UPDATE cdb_tip SET epoch = ?", (secrets.randbits(40) if epoch is None else epoch,))
 
 
 class SQLiteReadIndex(ReadIndex):
@@ -101,14 +157,20 @@ class SQLiteReadIndex(ReadIndex):
         # and the lengths of the lanes we extended. Dropped on rollback, wipe and deletion.
         self._tip: tuple[Any, ...] | None = None
         self._lane_lengths: dict[int, int] = {}
+        # Damaged rows met while reading (reported by the read, then skipped): the latest few.
+        self.faults: collections.deque[str] = collections.deque(maxlen=100)
 
     # --- reading -------------------------------------------------------------------------------
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return self._backend._query(sql, args)
 
+    @_damage_is_corruption
     def epoch(self) -> int:
-        return int(self._query("SELECT epoch FROM cdb_tip WHERE id = 0")[0][0])
+        epoch = int(self._query("SELECT epoch FROM cdb_tip WHERE id = 0")[0][0])
+        self._check_epoch(epoch)  # another connection rebuilt the tables: our cached numbers are stale
+        return epoch
 
+    @_damage_is_corruption
     def placements(self, commit_ids: Iterable[bytes]) -> dict[bytes, tuple[int, int]]:
         out: dict[bytes, tuple[int, int]] = {}
         ids = []
@@ -124,9 +186,11 @@ class SQLiteReadIndex(ReadIndex):
                 "SELECT d.commit_id, c.lane, c.seq FROM ds_commit d JOIN cdb_commit c ON c.rowid = d.rowid "
                 f"WHERE d.commit_id IN ({','.join('?' * len(chunk))})", chunk)
             for hex_id, lane, seq in rows:
+                _whole(lane, seq)
                 out[bytes.fromhex(hex_id)] = (lane, seq)
         return out
 
+    @_damage_is_corruption
     def lane_rows(self, lanes: Iterable[int]) -> dict[int, LaneRow]:
         wanted = list(dict.fromkeys(lanes))
         out: dict[int, LaneRow] = {}
@@ -136,6 +200,7 @@ class SQLiteReadIndex(ReadIndex):
                 "SELECT l.id, l.base_lane, l.base_seq, l.extra, l.length, d.commit_id FROM cdb_lane l "
                 f"LEFT JOIN ds_commit d ON d.rowid = l.tip WHERE l.id IN ({','.join('?' * len(chunk))})", chunk)
             for lane, base_lane, base_seq, extra, length, tip in rows:
+                _whole(length, *(() if base_lane is None else (base_lane, base_seq)))
                 base = None if base_lane is None else (base_lane, base_seq)
                 out[lane] = LaneRow(base, unpack_ranges(extra), length, bytes.fromhex(tip) if tip else ZERO_ID)
         return out
@@ -164,14 +229,18 @@ class SQLiteReadIndex(ReadIndex):
             found = self._doc_ids[dk] = rows[0][0]
         return found
 
+    @_damage_is_corruption
     def touches(self, dk: Any, ranges: Ranges) -> list[tuple[int, int, bytes, bool]]:
         doc = self._doc_number(dk)
         if doc is None or not ranges:
             return []
         rows = self._ranged("SELECT t.lane, t.seq, d.commit_id, t.has_set FROM cdb_touch t "
                             "JOIN ds_commit d ON d.rowid = t.commit_rowid WHERE t.doc = ?", "t", (doc,), ranges)
+        for row in rows:
+            _whole(row[0], row[1])
         return [(lane, seq, bytes.fromhex(cid), bool(has_set)) for lane, seq, cid, has_set in rows]
 
+    @_damage_is_corruption
     def touches_of_attachment(self, attachment_rid: bytes, ranges: Ranges) -> dict[Any, list[Touch]]:
         if not ranges:
             return {}
@@ -180,16 +249,20 @@ class SQLiteReadIndex(ReadIndex):
                             "WHERE c.attachment = ?", "t", (attachment_rid,), ranges)
         out: dict[Any, list[Touch]] = {}
         for lane, seq, cid, has_set, instance, concept in rows:
+            _whole(lane, seq)
             dk = (attachment_rid, bytes(instance), bytes(concept))
             out.setdefault(dk, []).append((lane, seq, bytes.fromhex(cid), bool(has_set)))
         return out
 
+    @_damage_is_corruption
     def flips(self, ranges: Ranges) -> list[tuple[int, int, bytes, int, Any]]:
         if not ranges:
             return []
         rows = self._ranged("SELECT f.lane, f.seq, d.commit_id, f.type, f.target_lane, f.target_seq "
                             "FROM cdb_flip f JOIN ds_commit d ON d.rowid = f.commit_rowid WHERE 1 = ?",
                             "f", (1,), ranges)
+        for lane, seq, _, kind, tl, ts in rows:
+            _whole(lane, seq, kind, *(() if tl is None else (tl, ts)))
         return [(lane, seq, bytes.fromhex(cid), kind, None if tl is None else (tl, ts))
                 for lane, seq, cid, kind, tl, ts in rows]
 
@@ -197,7 +270,29 @@ class SQLiteReadIndex(ReadIndex):
         doc = self._doc_number(dk)
         if doc is None or not ranges:
             return []
-        select = ("SELECT s.lane, s.seq, d.commit_id, s.data FROM cdb_snapshot s "
+        try:
+            rows = self._snapshot_rows(doc, ranges, limit)
+        except CorruptedDataError as error:  # damaged pages or values: replaying is always possible
+            self._damaged(f"cdb_snapshot: the snapshots of document {doc_text(dk)} cannot be read ({error})")
+            return []
+        out = []
+        for lane, seq, cid, data, digest in rows:
+            if type(lane) is not int or type(seq) is not int or not isinstance(data, bytes) \
+                    or not isinstance(digest, bytes) \
+                    or digest != snapshot_digest(dk, bytes.fromhex(cid), lane, seq, data):
+                self._damaged(f"cdb_snapshot: the snapshot of document {doc_text(dk)} at ({lane}, {seq}) "
+                              "does not match its digest")
+                continue
+            out.append((lane, seq, bytes.fromhex(cid), data))
+        return out
+
+    def _damaged(self, fault: str) -> None:
+        self.faults.append(fault)
+        log.warning("damaged read index: %s; the document is replayed instead (run 'commitdb repair' on the file)",
+                    fault)
+
+    def _snapshot_rows(self, doc: int, ranges: Ranges, limit: int | None) -> list[tuple[Any, ...]]:
+        select = ("SELECT s.lane, s.seq, d.commit_id, s.data, s.digest FROM cdb_snapshot s "
                   "JOIN ds_commit d ON d.rowid = s.commit_rowid WHERE s.doc = ?")
         if limit is None:
             rows = self._ranged(select, "s", (doc,), ranges)
@@ -208,8 +303,9 @@ class SQLiteReadIndex(ReadIndex):
                                     (doc, lane, lo, hi, limit - len(rows)))
                 if len(rows) >= limit:
                     break
-        return [(lane, seq, bytes.fromhex(cid), bytes(data)) for lane, seq, cid, data in rows]
+        return rows
 
+    @_damage_is_corruption
     def doc_keys(self, attachment_rid: bytes | None) -> list[Any]:
         if attachment_rid is None:
             rows = self._query("SELECT attachment, instance, concept FROM cdb_doc ORDER BY id")
@@ -218,6 +314,7 @@ class SQLiteReadIndex(ReadIndex):
                                (attachment_rid,))
         return [(bytes(a), bytes(i), bytes(c)) for a, i, c in rows]
 
+    @_damage_is_corruption
     def head_ids(self) -> list[bytes]:
         """The last commit of every lane that no other lane starts from and no merge targets.
         A lane whose last commit is gone (deleted by another program) makes this raise
@@ -231,6 +328,7 @@ class SQLiteReadIndex(ReadIndex):
             raise LookupError("a lane's last commit is missing")
         return [bytes.fromhex(r[0]) for r in rows]
 
+    @_damage_is_corruption
     def placed_in(self, ranges: Ranges) -> list[tuple[int, int, bytes]]:
         """One scan of the placements (whole-linearisation calls read most of them anyway)."""
         by_lane: dict[int, list[tuple[int, int]]] = {}
@@ -240,6 +338,7 @@ class SQLiteReadIndex(ReadIndex):
         return [(lane, seq, bytes.fromhex(cid)) for lane, seq, cid in rows
                 if any(lo <= seq <= hi for lo, hi in by_lane.get(lane, ()))]
 
+    @_damage_is_corruption
     def last_commit_id(self) -> bytes | None:
         rows = self._query("SELECT d.commit_id FROM cdb_tip t JOIN ds_commit d ON d.rowid = t.last_rowid")
         return bytes.fromhex(rows[0][0]) if rows else None
@@ -249,6 +348,7 @@ class SQLiteReadIndex(ReadIndex):
         return bytes.fromhex(rows[0][0]) if rows else None
 
     # --- catching up with commits written by other programs ---------------------------------
+    @_damage_is_corruption
     def pending(self, limit: int) -> list[tuple[int, CommitData]]:
         """Commits not indexed yet, in rowid order (at most ``limit``): (rowid, commit). Wipes
         the read tables first when another program deleted commits they describe."""
@@ -263,6 +363,7 @@ class SQLiteReadIndex(ReadIndex):
                            "FROM ds_commit WHERE rowid > ? ORDER BY rowid LIMIT ?", (upto, limit))
         return list(zip([r[7] for r in rows], self._backend.commit_rows(rows)))
 
+    @_damage_is_corruption
     def rows_of(self, commit_ids: list[bytes]) -> list[tuple[int, CommitData]]:
         """(rowid, commit) of the stored commits among ``commit_ids``."""
         out: list[tuple[int, CommitData]] = []
@@ -289,11 +390,17 @@ class SQLiteReadIndex(ReadIndex):
 
     def index_pending(self, rows: list[tuple[int, CommitData, list[tuple[Any, bool]] | None]], upto: int) -> None:
         """Place and index commits found by ``pending`` (parents and targets first), then move
-        ``upto`` to the last rowid the caller went through."""
+        ``upto`` to the last rowid the caller went through. When one of them is a commit others
+        were placed without (another program stored it late), everything is placed again
+        instead: the tables are wiped (a new epoch) and ``pending`` lists every commit."""
         with self._backend._write("indexing commits") as conn:
             self._tip = None  # others may have written since: ask rather than trust the cache
             self._lane_lengths.clear()
             self._check_epoch(conn.execute("SELECT epoch FROM cdb_tip WHERE id = 0").fetchone()[0])
+            awaited = {r[0] for r in conn.execute("SELECT missing FROM cdb_dangling")}
+            if awaited and any(commit.header().id.hex() in awaited for _, commit, _ in rows):
+                self.wipe_in(conn)
+                return
             for rowid, commit, entries in rows:
                 if conn.execute("SELECT 1 FROM cdb_commit WHERE rowid = ?", (rowid,)).fetchone() is None:
                     self._place(conn, rowid, commit.header(), entries)
@@ -416,10 +523,11 @@ class SQLiteReadIndex(ReadIndex):
         self._lane_lengths.clear()
 
     def _check_epoch(self, epoch: int) -> None:
-        """Cached lane prefixes and placements belong to one epoch of the tables."""
+        """Cached lane prefixes, placements and document numbers belong to one epoch of the tables."""
         if epoch != self._prefix_epoch:
             self._prefix.clear()
             self._recent.clear()
+            self._doc_ids.clear()
             self._prefix_epoch = epoch
 
     def on_delete(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader) -> None:
@@ -463,9 +571,11 @@ class SQLiteReadIndex(ReadIndex):
                                   "ON c.rowid = d.rowid WHERE d.commit_id = ?", (commit_id.hex(),)).fetchone()
                 if at is None:
                     continue
-                conn.execute("INSERT OR REPLACE INTO cdb_snapshot VALUES (?, ?, ?, ?, ?)",
-                             (self._doc_in(conn, dk), at[1], at[2], at[0], data))
+                conn.execute("INSERT OR REPLACE INTO cdb_snapshot VALUES (?, ?, ?, ?, ?, ?)",
+                             (self._doc_in(conn, dk), at[1], at[2], at[0], data,
+                              snapshot_digest(dk, commit_id, at[1], at[2], data)))
 
+    @_damage_is_corruption
     def index_rows_by_commit(self, commit_ids: list[bytes]) -> dict[bytes, list[tuple[Any, bool]]]:
         """commit id -> [(doc key, has Document_Set)] for indexed commits (for remote clients that
         build their own views). One scan of the touch rows."""
@@ -479,3 +589,7 @@ class SQLiteReadIndex(ReadIndex):
             if cid is not None:
                 out[cid].append(((bytes(att), bytes(inst), bytes(concept)), bool(has_set)))
         return out
+
+
+def doc_text(dk: Any) -> str:
+    return "/".join(bytes(part).hex() for part in dk)
