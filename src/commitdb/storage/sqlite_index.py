@@ -277,6 +277,7 @@ class SQLiteReadIndex(ReadIndex):
             return []
         out = []
         for lane, seq, cid, data, digest in rows:
+            data, digest = (bytes(v) if isinstance(v, memoryview) else v for v in (data, digest))  # PostgreSQL
             if type(lane) is not int or type(seq) is not int or not isinstance(data, bytes) \
                     or not isinstance(digest, bytes) \
                     or digest != snapshot_digest(dk, bytes.fromhex(cid), lane, seq, data):
