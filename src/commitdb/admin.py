@@ -91,7 +91,7 @@ def open_source(database: str | None = None, host: str | None = None, port: int 
 def open_replica(path: str, documentation: str) -> tuple[CommitDatabase, bool]:
     """Open the database file ``path``, creating it with ``documentation`` when missing.
     Returns the database and whether it was created."""
-    from commitdb.storage.postgres import is_postgres_url
+    from commitdb.storage.urls import is_postgres_url
 
     if CommitDatabase.is_compatible(path) if is_postgres_url(path) else os.path.lexists(path):
         return CommitDatabase.open(path), False
@@ -101,7 +101,7 @@ def open_replica(path: str, documentation: str) -> tuple[CommitDatabase, bool]:
 def remove_database_file(path: str) -> None:
     """Remove a database file and its SQLite companions (-wal, -shm, -journal); a commit
     database in PostgreSQL is left to its operator (nothing is dropped)."""
-    from commitdb.storage.postgres import is_postgres_url
+    from commitdb.storage.urls import is_postgres_url
 
     if is_postgres_url(path):
         return
@@ -119,7 +119,7 @@ def create_commit_database(path: str, definitions: Definitions, documentation: s
     DatabaseExistsError when something exists at ``path`` and ``force`` is false; with
     ``force`` an existing file is replaced (a directory never is). A ``postgresql://`` URL is
     created there (DatabaseExistsError when it holds a commit database, whatever ``force``)."""
-    from commitdb.storage.postgres import is_postgres_url
+    from commitdb.storage.urls import is_postgres_url
 
     if not is_postgres_url(path) and os.path.lexists(path):
         if not force:
@@ -200,10 +200,12 @@ def verify_file_only(path: str, progress: Callable[[str, int, int], None] | None
 
 
 def _verify_file(path: str, progress: Callable[[str, int, int], None] | None, with_content: bool) -> VerifyReport:
-    from commitdb.storage.postgres import PostgresBackend, is_postgres_url
     from commitdb.storage.sqlite import SQLiteBackend
+    from commitdb.storage.urls import is_postgres_url
 
     if is_postgres_url(path):  # the content checks; the page and read-index checks are SQLite's
+        from commitdb.storage.postgres import PostgresBackend
+
         backend = PostgresBackend(path, readonly=True)
         try:
             return verify_backend(backend, path, progress)

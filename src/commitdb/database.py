@@ -141,10 +141,12 @@ class CommitDatabase:
         """Create a ``.cdb`` file; DatabaseExistsError when anything exists at ``path``. A
         ``postgresql://`` URL creates the commit database in that PostgreSQL database instead
         (DatabaseExistsError when it holds one already)."""
-        from commitdb.storage.postgres import PostgresBackend, is_postgres_url
         from commitdb.storage.sqlite import SQLiteBackend
+        from commitdb.storage.urls import is_postgres_url
 
         if is_postgres_url(path):
+            from commitdb.storage.postgres import PostgresBackend
+
             return CommitDatabase._over(PostgresBackend.create(path, documentation))
         return CommitDatabase._over(SQLiteBackend.create(path, documentation))
 
@@ -152,10 +154,12 @@ class CommitDatabase:
     def open(path: str, readonly: bool = False) -> CommitDatabase:
         """Open a ``.cdb`` file, or the commit database of a ``postgresql://`` URL
         (IncompatibleDatabaseError when missing or not a commit database)."""
-        from commitdb.storage.postgres import PostgresBackend, is_postgres_url
         from commitdb.storage.sqlite import SQLiteBackend
+        from commitdb.storage.urls import is_postgres_url
 
         if is_postgres_url(path):
+            from commitdb.storage.postgres import PostgresBackend
+
             return CommitDatabase._over(PostgresBackend(path, readonly=readonly))
         return CommitDatabase._over(SQLiteBackend(path, readonly=readonly))
 
@@ -203,10 +207,12 @@ class CommitDatabase:
 
     @staticmethod
     def is_compatible(path: str) -> bool:
-        from commitdb.storage.postgres import PostgresBackend, is_postgres_url
         from commitdb.storage.sqlite import SQLiteBackend
+        from commitdb.storage.urls import is_postgres_url
 
         if is_postgres_url(path):
+            from commitdb.storage.postgres import PostgresBackend
+
             return PostgresBackend.is_compatible(path)
         return SQLiteBackend.is_compatible(path)
 
@@ -327,7 +333,7 @@ class CommitDatabase:
         self.close()
 
     def __repr__(self) -> str:
-        from commitdb.storage.postgres import redacted_url
+        from commitdb.storage.urls import redacted_url
 
         return f"CommitDatabase({redacted_url(self.path())!r})"
 

@@ -27,7 +27,7 @@ class DatabaseLocation(click.ParamType):
     _file = click.Path(exists=True, dir_okay=False)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from commitdb.storage.postgres import is_postgres_url
+        from commitdb.storage.urls import is_postgres_url
 
         return value if is_postgres_url(value) else self._file.convert(value, param, ctx)
 

@@ -67,7 +67,7 @@ def serve(database: str, host: str | None = None, port: int | None = None, socke
     try:
         service = DatabaseService.open_file(database, synchronous)
     except CommitDBError as e:
-        from commitdb.storage.postgres import redacted_url
+        from commitdb.storage.urls import redacted_url
 
         raise type(e)(f"cannot serve {redacted_url(database)!r}: {e}") from e
     options: dict[str, Any] = {"tokens": tokens, "tls": tls, "insecure": insecure, "limits": limits,

@@ -129,12 +129,14 @@ class DatabaseService:
         ``synchronous`` is SQLite's setting for the writer: FULL (the default) makes each
         acknowledged commit durable across power loss; NORMAL across a crash of the server
         process only, and is several times faster per commit."""
-        from commitdb.storage.postgres import PostgresBackend, is_postgres_url
         from commitdb.storage.sqlite import SQLiteBackend
+        from commitdb.storage.urls import is_postgres_url
 
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         postgres = is_postgres_url(path)
+        if postgres:
+            from commitdb.storage.postgres import PostgresBackend
         kind: Any = PostgresBackend if postgres else SQLiteBackend
         # Durability on PostgreSQL is the PostgreSQL server's own setting (synchronous_commit).
         opened: list[Any] = [PostgresBackend(path) if postgres else SQLiteBackend(path, synchronous=synchronous)]

@@ -33,8 +33,8 @@ from commitdb.storage import sqlite_index
 from commitdb.storage.base import TRANSACTION_MODES
 from commitdb.storage.sql_dialect import TableShape, ddl_to_postgres, to_postgres
 from commitdb.storage.sql_records import SQLRecords, new_metadata_rows
+from commitdb.storage.urls import is_postgres_url, redacted_url
 
-URL_SCHEMES = ("postgresql://", "postgres://")
 # The advisory lock every write transaction holds: (class, the schema's hash), so that commit
 # databases in different schemas of one PostgreSQL database do not wait for each other.
 WRITE_LOCK = "SELECT pg_advisory_xact_lock(1668246884, hashtext(current_schema()))"
@@ -53,11 +53,6 @@ RECORD_SCHEMA = (
     "INSERT INTO cdb_counter VALUES (0, 0)",
 )
 REQUIRED_TABLES = ("ds_metadata", "ds_commit", "ds_blob", "cdb_counter")
-
-
-def is_postgres_url(path: Any) -> bool:
-    """Whether ``path`` names a PostgreSQL database rather than a file."""
-    return isinstance(path, str) and path.startswith(URL_SCHEMES)
 
 
 def _psycopg() -> Any:
@@ -84,17 +79,6 @@ def _connect(url: str) -> Any:
         return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.Error as e:
         raise IncompatibleDatabaseError(f"cannot reach the PostgreSQL database {redacted_url(url)}: {e}") from e
-
-
-def redacted_url(url: Any) -> Any:
-    """A postgresql:// URL without its password (for messages and reprs); anything else as is."""
-    if not is_postgres_url(url):
-        return url
-    scheme, sep, rest = url.partition("://")
-    auth, at, host = rest.rpartition("@")
-    if not at or ":" not in auth:
-        return url
-    return f"{scheme}{sep}{auth.split(':', 1)[0]}:***@{host}"
 
 
 class _Result:
