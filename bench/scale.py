@@ -72,7 +72,13 @@ def rss():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 t0 = time.perf_counter()
 from commitdb import CommitDatabase, ValueCommitId, ValueUUId
-import commitdb.database, commitdb.storage.sqlite, commitdb.engine.state  # what open and read use
+import importlib
+for name in ("commitdb.database", "commitdb.storage.sqlite", "commitdb.engine.state", "commitdb.read_views",
+             "commitdb.dsm.definitions_codec", "commitdb.storage.urls"):  # what open and read use
+    try:
+        importlib.import_module(name)
+    except ImportError:  # an implementation without that module
+        pass
 t_import = time.perf_counter() - t0
 path, at = sys.argv[1], sys.argv[2]
 before = rss()
