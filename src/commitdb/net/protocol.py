@@ -11,6 +11,7 @@ The full description is in docs/protocol.md.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -59,25 +60,39 @@ def check_length(length: int, max_frame: int) -> None:
         raise FrameTooLargeError(f"frame of {length} bytes announced; the limit is {max_frame} bytes")
 
 
+class FrameSplitter:
+    """Incremental framing by length prefix: ``feed`` bytes, get back the complete frame bodies.
+    A length is checked as soon as it is read (``check(length, limit)`` raises), before its
+    bytes arrive. Serves both protocols: this one's little-endian lengths and the reference's
+    big-endian ones."""
+
+    def __init__(self, limit: int, length: struct.Struct = LENGTH,
+                 check: Callable[[int, int], None] = check_length) -> None:
+        self._buffer = bytearray()
+        self._limit, self._length, self._check = limit, length, check
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buffer += data
+        out = []
+        size = self._length.size
+        while len(self._buffer) >= size:
+            (length,) = self._length.unpack_from(self._buffer)
+            self._check(length, self._limit)
+            if len(self._buffer) < size + length:
+                break
+            out.append(bytes(self._buffer[size:size + length]))
+            del self._buffer[:size + length]
+        return out
+
+
 class FrameDecoder:
     """Incremental decoder: ``feed`` bytes, get back the complete messages."""
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
-        self._buffer = bytearray()
-        self._max = max_frame
+        self._frames = FrameSplitter(max_frame)
 
     def feed(self, data: bytes) -> list[Any]:
-        self._buffer += data
-        out = []
-        while len(self._buffer) >= LENGTH.size:
-            (length,) = LENGTH.unpack_from(self._buffer)
-            check_length(length, self._max)
-            if len(self._buffer) < LENGTH.size + length:
-                break
-            body = bytes(self._buffer[LENGTH.size:LENGTH.size + length])
-            del self._buffer[:LENGTH.size + length]
-            out.append(decode_body(body))
-        return out
+        return [decode_body(body) for body in self._frames.feed(data)]
 
     def pending(self) -> int:
         return len(self._buffer)

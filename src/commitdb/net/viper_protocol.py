@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from commitdb.codec import Reader, Writer
 from commitdb.errors import CommitDBError, FrameTooLargeError, ProtocolError
+from commitdb.net.protocol import FrameSplitter
 from commitdb.values import types as T
 
 LENGTH = struct.Struct(">Q")
@@ -459,24 +460,12 @@ def looks_like_viper(head: bytes) -> bool:
     return len(head) >= 9 and head[0] == 0 and head[8] == 0x0D
 
 
-class FrameReader:
-    """Incremental framing: ``feed`` bytes, get back complete payloads (length checked first)."""
+class FrameReader(FrameSplitter):
+    """Incremental framing of the reference protocol: ``feed`` bytes, get back complete
+    payloads (big-endian lengths, checked first)."""
 
     def __init__(self, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
-        self._buffer = bytearray()
-        self._max = max_payload
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        out = []
-        while len(self._buffer) >= LENGTH.size:
-            (length,) = LENGTH.unpack_from(self._buffer)
-            check_length(length, self._max)
-            if len(self._buffer) < LENGTH.size + length:
-                break
-            out.append(bytes(self._buffer[LENGTH.size:LENGTH.size + length]))
-            del self._buffer[:LENGTH.size + length]
-        return out
+        super().__init__(max_payload, LENGTH, check_length)
 
     def pending(self) -> int:
         return len(self._buffer)
