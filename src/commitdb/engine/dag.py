@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from commitdb.storage.base import DISABLE, ENABLE, MERGE, MUTATIONS, ZERO_ID, CommitHeader
+from commitdb.storage.base import DISABLE, ENABLE, MERGE, ZERO_ID, CommitHeader
 
 
 class SharedList:
@@ -88,7 +88,6 @@ class Dag:
         self.heads: dict[bytes, None] = {}
         self._lin: dict[bytes, Linearization] = {}
         self._enabled: dict[bytes, dict[bytes, bool]] = {}
-        self._disabled: dict[bytes, frozenset[bytes]] = {}
         for h in headers:
             self.add(h)
 
@@ -127,7 +126,6 @@ class Dag:
         # Cached linearisations may share lists with the removed commit: drop them all.
         self._lin.clear()
         self._enabled.clear()
-        self._disabled.clear()
 
     def header(self, commit_id: bytes) -> CommitHeader | None:
         return self.headers.get(commit_id)
@@ -235,45 +233,7 @@ class Dag:
             self._enabled[key] = decided
         return decided
 
-    def disabled(self, commit_id: bytes) -> frozenset[bytes]:
-        """The commits disabled in the state at ``commit_id``. A Mutations commit adds no toggle,
-        so it shares its parent's set; other commits walk their linearisation."""
-        cached = self._disabled.get(commit_id)
-        if cached is not None:
-            return cached
-        chain: list[bytes] = []
-        x = commit_id
-        base: frozenset[bytes] | None = None
-        while True:
-            found = self._disabled.get(x)
-            if found is not None:
-                base = found
-                break
-            h = self.headers[x]
-            if h.type_code != MUTATIONS:
-                break
-            chain.append(x)
-            if h.parent == ZERO_ID or h.parent not in self.headers:
-                base = frozenset()
-                break
-            x = h.parent
-        if base is None:  # x is a toggle or a merge: walk its linearisation
-            decided = self.enabled_map(self.linearize(x))
-            base = frozenset(c for c, flag in decided.items() if not flag)
-            self._disabled[x] = base
-        for c in chain:
-            self._disabled[c] = base
-        return self._disabled[commit_id]
-
     # --- ancestry --------------------------------------------------------------------------
-    def is_ancestor(self, ancestor: bytes, descendant: bytes) -> bool:
-        """Reachable from ``descendant`` through parents and merge targets (reflexive)."""
-        if ancestor == descendant:
-            return ancestor in self.headers
-        if ancestor not in self.headers or descendant not in self.headers:
-            return False
-        return ancestor in self.linearize(descendant)
-
     def fast_forward(self, commit_id: bytes) -> bytes:
         """Step to a child, or else a merge targeting the commit, smallest id first, until none."""
         current = commit_id

@@ -466,7 +466,11 @@ class SQLiteReadIndex(ReadIndex):
                 self._prefix.clear()
             self._prefix[x] = prefix
 
-        return lin_ranges(lane, seq, lambda x: self._prefix.get(x) or lane_prefix(x, self._prefix.get, row_of, keep))
+        def prefix_of(x: int) -> Ranges:
+            found = self._prefix.get(x)  # () is a valid prefix (a root lane): test for None
+            return found if found is not None else lane_prefix(x, self._prefix.get, row_of, keep)
+
+        return lin_ranges(lane, seq, prefix_of)
 
     def _place(self, conn: sqlite3.Connection, rowid: int, h: CommitHeader,
                entries: list[tuple[Any, bool]] | None) -> set[bytes]:
